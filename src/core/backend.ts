@@ -1,0 +1,66 @@
+import type { Matrix } from './matrix.js';
+
+/** Activations, named as the CLI and the model config name them. */
+export const ACTIVATIONS = ['tanh', 'sigmoid', 'relu', 'linear'] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+
+export const LOSSES = ['mse', 'bce'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+/** Adam's hyper-parameters for one update; `step` counts from 1. PyTorch's defaults apply. */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
+/** SGD with momentum as torch.optim.SGD does it; `first` is true on the first update of a parameter. */
+export interface SgdStep {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  first: boolean;
+}
+
+/**
+ * The kernels training needs. Every kernel works in place on Float32Array memory that
+ * the caller owns, so a native backend reads and writes the same buffers without copying.
+ *
+ * Shapes are checked by the model, once per fit, not by the kernels on the hot path.
+ */
+export interface Backend {
+  readonly name: string;
+
+  /**
+   * out = op(a) · op(b) + beta · out, where op(x) is x or xᵀ.
+   * beta is 0 (overwrite) or 1 (accumulate).
+   */
+  matmul(a: Matrix, transA: boolean, b: Matrix, transB: boolean, out: Matrix, beta: 0 | 1): void;
+
+  /** Forward fusion: out[i,j] = act(out[i,j] + bias[j]), in place. */
+  biasActivation(out: Matrix, bias: Float32Array, act: ActivationName): void;
+
+  /** Backward fusion: grad[i] *= act'(·), the derivative computed from the activation's output y. */
+  activationBackward(grad: Matrix, y: Matrix, act: ActivationName): void;
+
+  /** out[j] = Σ_i m[i,j], plus the old out[j] when accumulate is true (the bias gradient). */
+  sumRows(m: Matrix, out: Float32Array, accumulate: boolean): void;
+
+  /**
+   * Returns Σ of the per-element loss between yhat and target. When grad is given it is
+   * overwritten with gradScale · ∂loss/∂yhat, or, when `wrtLogit` is true (BCE after a
+   * sigmoid), with gradScale · ∂loss/∂z where yhat = sigmoid(z): the stable fused form.
+   */
+  loss(name: LossName, yhat: Matrix, target: Matrix, grad: Matrix | null, gradScale: number, wrtLogit: boolean): number;
+
+  /** One Adam update of param in place (m and v are its moments). Returns false if a value became NaN or Inf. */
+  adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamStep): boolean;
+
+  /** One SGD update of param in place. Returns false if a value became NaN or Inf. */
+  sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array, h: SgdStep): boolean;
+}

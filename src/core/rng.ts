@@ -1,0 +1,99 @@
+import { ValidationError, expected } from './errors.js';
+
+/**
+ * Seeded pseudo-random generator: xoshiro128** seeded through splitmix32.
+ * Library code takes all randomness from an Rng, so the same seed gives the same run.
+ */
+export class Rng {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private spareNormal: number | undefined;
+
+  constructor(seed: number) {
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValidationError(expected('seed', 'a non-negative integer', seed));
+    let x = (seed >>> 0) ^ Math.floor(seed / 0x100000000);
+    const next = (): number => {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1), with 32 bits of resolution. */
+  random(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.random();
+  }
+
+  /** Uniform integer in [0, n), without modulo bias. */
+  int(n: number): number {
+    if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new ValidationError(expected('Rng.int bound', 'an integer in [1, 2^32]', n));
+    const limit = 4294967296 - (4294967296 % n);
+    for (;;) {
+      const u = this.nextUint32();
+      if (u < limit) return u % n;
+    }
+  }
+
+  /** Standard normal by Box-Muller, caching the second value. */
+  normal(): number {
+    if (this.spareNormal !== undefined) {
+      const v = this.spareNormal;
+      this.spareNormal = undefined;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.random();
+    const v = this.random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+  permutation(n: number, out: Uint32Array = new Uint32Array(n)): Uint32Array {
+    for (let i = 0; i < n; i++) out[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = out[i]!;
+      out[i] = out[j]!;
+      out[j] = t;
+    }
+    return out;
+  }
+
+  /** Fills `out` with U(lo, hi). */
+  fillUniform(out: Float32Array, lo: number, hi: number): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.uniform(lo, hi);
+    return out;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValidationError } from '../core/errors.js';
+import { rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
+
+const symmetric: Scaling = { kind: 'symmetric', min: 0, max: 255 };
+const unit: Scaling = { kind: 'unit', min: 0, max: 255 };
+
+function close(actual: ArrayLike<number>, wanted: number[], tol = 1e-6): void {
+  assert.equal(actual.length, wanted.length);
+  for (let i = 0; i < wanted.length; i++) {
+    assert.ok(Math.abs(actual[i]! - wanted[i]!) <= tol, `index ${i}: ${actual[i]} vs ${wanted[i]}`);
+  }
+}
+
+test('MNIST endpoints map exactly', () => {
+  assert.deepEqual([...scaleInto(Float32Array.from([0, 255]), symmetric)], [-1, 1]);
+  assert.deepEqual([...scaleInto(Float32Array.from([0, 255]), unit)], [0, 1]);
+});
+
+test('symmetric is ToTensor then Normalize(0.5, 0.5): 2x/255 - 1', () => {
+  const raw = Float32Array.from([0, 1, 64, 127.5, 200, 255]);
+  close(scaleInto(raw, symmetric), [...raw].map((x) => ((x / 255) - 0.5) / 0.5));
+  close(scaleInto(raw, unit), [...raw].map((x) => x / 255));
+});
+
+test('works on any raw range and does not clamp', () => {
+  const s = scalingFor('symmetric', -10, 30);
+  close(scaleInto(Float32Array.from([-10, 10, 30, 50, -30]), s), [-1, 0, 1, 2, -2]);
+  close(scaleInto(Float32Array.from([-10, 30, 70]), scalingFor('unit', -10, 30)), [0, 1, 2]);
+});
+
+test('unscaleInto inverts scaleInto', () => {
+  const raw = Float32Array.from({ length: 256 }, (_, i) => i);
+  for (const s of [symmetric, unit, scalingFor('unit', -3.5, 12)]) {
+    const back = unscaleInto(scaleInto(raw, s), s);
+    close(back, [...raw], 1e-4);
+  }
+  assert.deepEqual([...unscaleInto(Float32Array.from([-1, 1]), symmetric)], [0, 255]);
+});
+
+test('scaleInto writes into out, including in place', () => {
+  const raw = Float32Array.from([0, 255]);
+  const out = new Float32Array(2);
+  assert.equal(scaleInto(raw, symmetric, out), out);
+  assert.deepEqual([...out], [-1, 1]);
+  assert.equal(scaleInto(raw, unit, raw), raw);
+  assert.deepEqual([...raw], [0, 1]);
+  assert.throws(() => scaleInto(raw, unit, new Float32Array(3)), ValidationError);
+});
+
+test('toUnit maps the scaled space to [0, 1] and clamps overshoot', () => {
+  close(toUnit(Float32Array.from([-1, 0, 1, 1.5, -2]), symmetric), [0, 0.5, 1, 1, 0]);
+  close(toUnit(Float32Array.from([0, 0.25, 1, 1.2]), unit), [0, 0.25, 1, 1]);
+  const raw = Float32Array.from([0, 51, 255]);
+  close(toUnit(scaleInto(raw, symmetric), symmetric), [0, 0.2, 1]);
+});
+
+test('rangeOf gives the scaled range of each kind', () => {
+  assert.deepEqual(rangeOf('symmetric'), [-1, 1]);
+  assert.deepEqual(rangeOf('unit'), [0, 1]);
+  assert.deepEqual([...SCALINGS], ['symmetric', 'unit']);
+  assert.throws(() => rangeOf('bogus' as never), ValidationError);
+});
+
+test('validateScaling accepts good objects and returns a clean copy', () => {
+  const input = { kind: 'unit', min: 0, max: 255, extra: true };
+  const s = validateScaling(input);
+  assert.deepEqual(s, { kind: 'unit', min: 0, max: 255 });
+  assert.deepEqual(scalingFor('symmetric', 0, 255), symmetric);
+});
+
+test('validateScaling rejects bad objects with one-line messages', () => {
+  const cases: [unknown, RegExp][] = [
+    [null, /^scaling: expected an object/],
+    [[1, 2], /^scaling: expected an object/],
+    [{ kind: 'minmax', min: 0, max: 1 }, /^scaling\.kind: expected one of "symmetric", "unit", received "minmax"$/],
+    [{ min: 0, max: 1 }, /^scaling\.kind: expected one of "symmetric", "unit", received undefined$/],
+    [{ kind: 'unit', min: '0', max: 1 }, /^scaling\.min: expected a finite number, received "0"$/],
+    [{ kind: 'unit', min: 0, max: Infinity }, /^scaling\.max: expected a finite number, received Infinity$/],
+    [{ kind: 'unit', min: NaN, max: 1 }, /^scaling\.min: expected a finite number, received NaN$/],
+    [{ kind: 'unit', min: 5, max: 5 }, /^scaling\.max: expected a number greater than min \(5\), received 5$/],
+    [{ kind: 'unit', min: 5, max: 1 }, /^scaling\.max: expected a number greater than min \(5\), received 1$/],
+    [{ kind: 'unit', min: -1e308, max: 1e308 }, /max - min: expected a finite number/],
+  ];
+  for (const [obj, pattern] of cases) {
+    assert.throws(() => validateScaling(obj), (err: unknown) => {
+      assert.ok(err instanceof ValidationError, String(err));
+      assert.match(err.message, pattern);
+      return true;
+    });
+  }
+  assert.throws(() => scalingFor('gauss', 0, 1), ValidationError);
+});

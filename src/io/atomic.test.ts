@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDir, writeFileAtomic } from './atomic.js';
+
+function withTempDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-atomic-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('writeFileAtomic writes strings as UTF-8 and bytes verbatim', () => {
+  withTempDir((dir) => {
+    const textPath = join(dir, 'a.txt');
+    writeFileAtomic(textPath, 'héllo\n');
+    assert.equal(readFileSync(textPath, 'utf8'), 'héllo\n');
+
+    const binPath = join(dir, 'b.bin');
+    const bytes = new Uint8Array([0, 1, 2, 255, 128, 0]);
+    writeFileAtomic(binPath, bytes);
+    assert.deepEqual(new Uint8Array(readFileSync(binPath)), bytes);
+    assert.deepEqual(readdirSync(dir).sort(), ['a.txt', 'b.bin']);
+  });
+});
+
+test('writeFileAtomic writes only the viewed part of a subarray', () => {
+  withTempDir((dir) => {
+    const path = join(dir, 'sub.bin');
+    const whole = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    writeFileAtomic(path, whole.subarray(2, 5));
+    assert.deepEqual(new Uint8Array(readFileSync(path)), new Uint8Array([1, 2, 3]));
+  });
+});
+
+test('writeFileAtomic replaces an existing file and leaves no temp files', () => {
+  withTempDir((dir) => {
+    const path = join(dir, 'model.safetensors');
+    writeFileSync(path, 'old contents that are longer than the new ones');
+    for (let i = 0; i < 20; i++) writeFileAtomic(path, `version ${i}`);
+    assert.equal(readFileSync(path, 'utf8'), 'version 19');
+    assert.deepEqual(readdirSync(dir), ['model.safetensors']);
+  });
+});
+
+test('writeFileAtomic handles an empty payload and a very long file name', () => {
+  withTempDir((dir) => {
+    const empty = join(dir, 'empty');
+    writeFileAtomic(empty, new Uint8Array(0));
+    assert.equal(statSync(empty).size, 0);
+
+    // 250 bytes is a legal name; the temp name must not exceed the 255-byte limit.
+    const longName = join(dir, 'x'.repeat(250));
+    writeFileAtomic(longName, 'long');
+    assert.equal(readFileSync(longName, 'utf8'), 'long');
+    assert.deepEqual(readdirSync(dir).sort(), ['empty', 'x'.repeat(250)].sort());
+  });
+});
+
+test('writeFileAtomic fails cleanly when the directory is missing', () => {
+  withTempDir((dir) => {
+    const path = join(dir, 'missing', 'out.bin');
+    assert.throws(() => writeFileAtomic(path, 'data'), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+    assert.equal(existsSync(join(dir, 'missing')), false);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});
+
+test('writeFileAtomic over a directory fails and leaves the directory and no temp file', () => {
+  withTempDir((dir) => {
+    const target = join(dir, 'taken');
+    mkdirSync(target);
+    writeFileSync(join(target, 'inside.txt'), 'keep me');
+    assert.throws(() => writeFileAtomic(target, 'data'), (err: NodeJS.ErrnoException) => typeof err.code === 'string');
+    assert.equal(statSync(target).isDirectory(), true);
+    assert.equal(readFileSync(join(target, 'inside.txt'), 'utf8'), 'keep me');
+    assert.deepEqual(readdirSync(dir), ['taken']);
+  });
+});
+
+test('a write that fails after the temp file exists leaves the old target intact', () => {
+  withTempDir((dir) => {
+    const path = join(dir, 'target.bin');
+    writeFileSync(path, 'original');
+    // A Proxy passes the type check but is not a real typed array, so the write itself throws
+    // after the temp file has been created: this exercises the cleanup path.
+    const bogus = new Proxy(new Uint8Array([1, 2, 3]), {});
+    assert.throws(() => writeFileAtomic(path, bogus), TypeError);
+    assert.equal(readFileSync(path, 'utf8'), 'original');
+    assert.deepEqual(readdirSync(dir), ['target.bin']);
+  });
+});
+
+test('a write into a read-only directory leaves the old target intact', (t) => {
+  if (process.platform === 'win32' || process.getuid?.() === 0) {
+    t.skip('root and Windows ignore directory write permissions');
+    return;
+  }
+  withTempDir((dir) => {
+    const sub = join(dir, 'ro');
+    mkdirSync(sub);
+    const path = join(sub, 'target.bin');
+    writeFileSync(path, 'original');
+    chmodSync(sub, 0o500);
+    try {
+      assert.throws(() => writeFileAtomic(path, 'new'), (err: NodeJS.ErrnoException) => err.code === 'EACCES');
+      assert.equal(readFileSync(path, 'utf8'), 'original');
+      assert.deepEqual(readdirSync(sub), ['target.bin']);
+    } finally {
+      chmodSync(sub, 0o700);
+    }
+  });
+});
+
+test('ensureDir creates nested directories and accepts existing ones', () => {
+  withTempDir((dir) => {
+    const nested = join(dir, 'a', 'b', 'c');
+    ensureDir(nested);
+    assert.equal(statSync(nested).isDirectory(), true);
+    ensureDir(nested);
+    writeFileAtomic(join(nested, 'f'), 'ok');
+    assert.equal(readFileSync(join(nested, 'f'), 'utf8'), 'ok');
+  });
+});
+
+test('ensureDir refuses a path that is a file', () => {
+  withTempDir((dir) => {
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    assert.throws(() => ensureDir(file), (err: NodeJS.ErrnoException) => err.code === 'EEXIST' || err.code === 'ENOTDIR');
+  });
+});

@@ -1,0 +1,85 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * Distinguishes temp files made by this process. Together with the pid and a high-resolution
+ * clock it makes collisions practically impossible without any randomness, which library code
+ * must not use (runs have to be reproducible from their seed).
+ */
+let tempCounter = 0;
+
+/**
+ * Writes `data` to `path` so that readers see either the old file or the complete new one.
+ *
+ * The bytes go to a temp file in the same directory (a rename is atomic only within one file
+ * system), are fsynced (so a crash after the rename cannot expose an empty or partial file),
+ * and the temp file is then renamed over the target. On any failure the temp file is removed
+ * and the original error is rethrown, leaving the target as it was.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const target = resolve(path);
+  const dir = dirname(target);
+  // The base is shortened so a long (but valid) target name cannot push the temp name past
+  // the file system's 255-byte limit; 64 UTF-16 units stay under it even at 3 bytes each.
+  const base = basename(target).slice(0, 64);
+  tempCounter += 1;
+  const temp = join(dir, `.${base}.${process.pid}.${tempCounter}.${process.hrtime.bigint()}.tmp`);
+
+  // 'wx' refuses to reuse an existing file, so two writers can never share a temp file.
+  const fd = openSync(temp, 'wx');
+  let fdOpen = true;
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    // writeSync may write fewer bytes than asked (large buffers, some file systems).
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += writeSync(fd, bytes, written, bytes.byteLength - written);
+    }
+    fsyncSync(fd);
+    fdOpen = false;
+    closeSync(fd);
+    renameSync(temp, target);
+  } catch (err) {
+    if (fdOpen) {
+      try {
+        closeSync(fd);
+      } catch {
+        // The original error matters more than a failed close.
+      }
+    }
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Already gone, or the directory became unwritable; nothing more can be done.
+    }
+    throw err;
+  }
+  syncDirectory(dir);
+}
+
+/** Creates `path` and any missing parents; succeeds if it already exists as a directory. */
+export function ensureDir(path: string): void {
+  mkdirSync(path, { recursive: true });
+}
+
+/**
+ * Persists the directory entry created by the rename. Best effort: some platforms (Windows)
+ * cannot open or fsync a directory, and the file itself is complete either way.
+ */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // See above: durability of the rename is a bonus, not a requirement.
+  } finally {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Nothing useful to do.
+      }
+    }
+  }
+}

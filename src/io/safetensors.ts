@@ -1,0 +1,410 @@
+/**
+ * Reader and writer for the safetensors format:
+ *
+ *   [8 bytes: N, little-endian u64][N bytes: UTF-8 JSON header][data section]
+ *
+ * The header maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]} with
+ * offsets relative to the start of the data section, plus an optional "__metadata__" object of
+ * string -> string. Model files come from users and from other tools, so the decoder treats
+ * every byte as untrusted: any malformation becomes a one-line ModelFormatError, never a crash,
+ * a hang or a huge allocation.
+ */
+import { readFileSync } from 'node:fs';
+import { ModelFormatError, ValidationError, expected, show } from '../core/errors.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** A decoded tensor. Every supported dtype is converted to float32 on load. */
+export interface Tensor {
+  dtype: 'F32';
+  shape: number[];
+  data: Float32Array;
+}
+
+/** What the encoder needs of a tensor; a decoded Tensor also fits. */
+export interface TensorInput {
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/** A decoded file. The map is ordered as the tensors are laid out in the data section. */
+export interface SafetensorsFile {
+  metadata: Record<string, string>;
+  tensors: Map<string, Tensor>;
+}
+
+/** Dtypes this reader converts to float32, with their size in bytes. */
+const SUPPORTED_DTYPES = { F32: 4, F64: 8, F16: 2, BF16: 2 } as const;
+type SupportedDtype = keyof typeof SUPPORTED_DTYPES;
+
+/**
+ * Dtypes that the format defines but this toolkit cannot use as weights. They get their own
+ * message so a user learns the file is valid, just not loadable here.
+ */
+const OTHER_FORMAT_DTYPES = new Set([
+  'BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64', 'C64',
+  'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2',
+]);
+
+/** The reference implementation's limit; a larger header is almost certainly corruption. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const METADATA_KEY = '__metadata__';
+const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'] as const;
+
+/** Typed arrays use host byte order; the file is little-endian, so fast paths need to know. */
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Serializes float32 tensors, in the given order, with optional string metadata.
+ * Throws ValidationError on bad input, so a file this writes can always be read back.
+ */
+export function encodeSafetensors(
+  tensors: ReadonlyArray<readonly [string, TensorInput]> | ReadonlyMap<string, TensorInput>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  // Arrays of pairs and Maps both iterate as [name, tensor] pairs.
+  const entries: Array<readonly [string, TensorInput]> = [...(tensors as Iterable<readonly [string, TensorInput]>)];
+  const seen = new Set<string>();
+  // The header is assembled by hand rather than with JSON.stringify on one object, because
+  // JS objects move integer-like keys ("0", "12") to the front and would scramble the order.
+  const headerParts: string[] = [];
+
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw new ValidationError(expected('safetensors metadata', 'an object of strings', metadata));
+  }
+  const metaEntries = Object.entries(metadata);
+  for (const [key, value] of metaEntries) {
+    if (typeof value !== 'string') {
+      throw new ValidationError(expected(`safetensors metadata ${show(key)}`, 'a string value', value));
+    }
+  }
+  // Like the reference writer, omit an empty metadata block entirely.
+  if (metaEntries.length > 0) {
+    headerParts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(Object.fromEntries(metaEntries))}`);
+  }
+
+  let offset = 0;
+  for (const [name, tensor] of entries) {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new ValidationError(expected('tensor name', 'a non-empty string', name));
+    }
+    if (name === METADATA_KEY) {
+      throw new ValidationError(expected('tensor name', `a name other than the reserved ${show(METADATA_KEY)}`, name));
+    }
+    if (seen.has(name)) throw new ValidationError(expected(`tensor name ${show(name)}`, 'a unique name', name));
+    seen.add(name);
+    if (tensor === null || typeof tensor !== 'object' || !(tensor.data instanceof Float32Array)) {
+      throw new ValidationError(expected(`tensor ${show(name)} data`, 'a Float32Array', tensor?.data));
+    }
+    const count = checkedElementCount(tensor.shape, (rule) => {
+      throw new ValidationError(expected(`tensor ${show(name)} shape`, rule, tensor.shape));
+    });
+    if (count !== tensor.data.length) {
+      throw new ValidationError(
+        expected(`tensor ${show(name)} data length`, `${count} (the product of shape ${show(tensor.shape)})`, tensor.data.length),
+      );
+    }
+    const end = offset + tensor.data.byteLength;
+    headerParts.push(
+      `${JSON.stringify(name)}:${JSON.stringify({ dtype: 'F32', shape: [...tensor.shape], data_offsets: [offset, end] })}`,
+    );
+    offset = end;
+  }
+
+  const headerText = `{${headerParts.join(',')}}`;
+  const headerRaw = new TextEncoder().encode(headerText);
+  // Padding with spaces (still valid JSON) to a multiple of 8 makes the data section start
+  // 8-byte aligned in the file, as the reference implementation does.
+  const headerLength = Math.ceil(headerRaw.length / 8) * 8;
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new ValidationError(expected('safetensors header size', `at most ${MAX_HEADER_BYTES} bytes`, headerLength));
+  }
+
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLength), true);
+  out.set(headerRaw, 8);
+  out.fill(0x20, 8 + headerRaw.length, 8 + headerLength);
+
+  let pos = 8 + headerLength;
+  for (const [, tensor] of entries) {
+    if (HOST_IS_LITTLE_ENDIAN) {
+      // Copying the raw bytes keeps NaN payloads and -0 bit-exact.
+      out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), pos);
+    } else {
+      for (let i = 0; i < tensor.data.length; i++) view.setFloat32(pos + 4 * i, tensor.data[i]!, true);
+    }
+    pos += tensor.data.byteLength;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+interface RawEntry {
+  name: string;
+  /** Position in the header, used only to order zero-length tensors that share an offset. */
+  index: number;
+  dtype: SupportedDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses a safetensors file held in memory. Returns float32 copies that do not share memory
+ * with `buf`. `source` (usually the path) starts every error message.
+ */
+export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'): SafetensorsFile {
+  // Tensor names and values come from the file; JSON.stringify in show() escapes most control
+  // characters but not every line break, so flatten what is left to keep messages one line.
+  const oneLine = (message: string): string => message.replace(/[\r\n\u2028\u2029]/g, ' ');
+  const fail = (what: string, rule: string, received: unknown): ModelFormatError =>
+    new ModelFormatError(oneLine(expected(`${source}: ${what}`, rule, received)));
+  // Same message shape, for a received value that is a description rather than a datum.
+  const failText = (what: string, rule: string, received: string): ModelFormatError =>
+    new ModelFormatError(oneLine(`${source}: ${what}: expected ${rule}, received ${received}`));
+
+  if (!(buf instanceof Uint8Array)) throw fail('contents', 'a Uint8Array', buf);
+  if (buf.length < 8) throw fail('file size', 'at least 8 bytes (the header length field)', buf.length);
+
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerLengthBig = view.getBigUint64(0, true);
+  // Compared as a bigint first: a u64 can exceed 2^53 and would silently round as a number.
+  if (headerLengthBig > BigInt(MAX_HEADER_BYTES)) {
+    throw failText('header length', `at most ${MAX_HEADER_BYTES} bytes`, headerLengthBig.toString());
+  }
+  const headerLength = Number(headerLengthBig);
+  if (headerLength === 0) throw fail('header length', 'a positive number of bytes', 0);
+  if (headerLength > buf.length - 8) {
+    throw fail('header length', `at most ${buf.length - 8} bytes (what the file holds after the length field)`, headerLength);
+  }
+
+  let headerText: string;
+  try {
+    // fatal: reject invalid UTF-8 instead of replacing it; ignoreBOM: keep a BOM so JSON.parse
+    // rejects it, as the reference implementation does.
+    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf.subarray(8, 8 + headerLength));
+  } catch {
+    throw failText('header', 'valid UTF-8', 'an invalid byte sequence');
+  }
+
+  let header: unknown;
+  try {
+    header = JSON.parse(headerText);
+  } catch (err) {
+    // V8's message quotes the offending text, which may hold line breaks or control
+    // characters from the file; flatten and shorten it so the error stays one line.
+    const reason = err instanceof Error ? err.message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').slice(0, 100) : 'unparseable text';
+    throw failText('header', 'valid JSON', reason);
+  }
+  if (!isPlainObject(header)) throw fail('header', 'a JSON object', header);
+
+  const metadata: Record<string, string> = {};
+  const entries: RawEntry[] = [];
+  let index = 0;
+  for (const [name, value] of Object.entries(header)) {
+    if (name === METADATA_KEY) {
+      if (!isPlainObject(value)) throw fail(METADATA_KEY, 'an object of strings', value);
+      for (const [key, item] of Object.entries(value)) {
+        if (typeof item !== 'string') throw fail(`${METADATA_KEY} ${show(key)}`, 'a string value', item);
+        // defineProperty, not assignment: a key named "__proto__" must stay plain data.
+        Object.defineProperty(metadata, key, { value: item, enumerable: true, writable: true, configurable: true });
+      }
+      continue;
+    }
+    entries.push(parseEntry(name, value, index++, fail));
+  }
+
+  const dataStart = 8 + headerLength;
+  const dataLength = buf.length - dataStart;
+  for (const e of entries) {
+    if (e.end > dataLength) {
+      throw fail(`tensor ${show(e.name)} data_offsets`, `to end within the ${dataLength}-byte data section`, [e.begin, e.end]);
+    }
+  }
+
+  // Sorted by position, the tensors must tile the data section exactly: no overlap (two
+  // tensors aliasing the same bytes) and no gap or trailing bytes (hidden, unexplained data).
+  // The reference implementation enforces the same rule.
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end || a.index - b.index);
+  let cursor = 0;
+  let previous: RawEntry | undefined;
+  for (const e of entries) {
+    if (e.begin < cursor) {
+      throw fail(
+        `tensor ${show(e.name)} data_offsets`,
+        `not to overlap tensor ${show(previous?.name)}, which ends at ${cursor}`,
+        [e.begin, e.end],
+      );
+    }
+    if (e.begin > cursor) {
+      throw fail(`tensor ${show(e.name)} data_offsets`, `to begin at ${cursor} (no gap in the data section)`, [e.begin, e.end]);
+    }
+    cursor = e.end;
+    previous = e;
+  }
+  if (cursor !== dataLength) {
+    throw fail('data section', `exactly ${cursor} bytes (the total size of the tensors)`, dataLength);
+  }
+
+  const tensors = new Map<string, Tensor>();
+  for (const e of entries) {
+    const count = (e.end - e.begin) / SUPPORTED_DTYPES[e.dtype];
+    tensors.set(e.name, { dtype: 'F32', shape: e.shape, data: convert(buf, dataStart + e.begin, count, e.dtype) });
+  }
+  return { metadata, tensors };
+}
+
+/** Validates one header entry without touching the data section. */
+function parseEntry(
+  name: string,
+  value: unknown,
+  index: number,
+  fail: (what: string, rule: string, received: unknown) => ModelFormatError,
+): RawEntry {
+  const what = `tensor ${show(name)}`;
+  if (!isPlainObject(value)) throw fail(what, 'an object with dtype, shape and data_offsets', value);
+  for (const key of ENTRY_KEYS) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) throw fail(what, `a ${show(key)} key`, Object.keys(value));
+  }
+  for (const key of Object.keys(value)) {
+    if (!(ENTRY_KEYS as readonly string[]).includes(key)) {
+      throw fail(what, 'only the keys dtype, shape and data_offsets', Object.keys(value));
+    }
+  }
+
+  const dtype = value['dtype'];
+  if (typeof dtype !== 'string' || !(Object.prototype.hasOwnProperty.call(SUPPORTED_DTYPES, dtype))) {
+    if (typeof dtype === 'string' && OTHER_FORMAT_DTYPES.has(dtype)) {
+      throw fail(`${what}: unsupported dtype`, `one of ${Object.keys(SUPPORTED_DTYPES).join(', ')}`, dtype);
+    }
+    throw fail(`${what} dtype`, `one of ${Object.keys(SUPPORTED_DTYPES).join(', ')}`, dtype);
+  }
+  const size = SUPPORTED_DTYPES[dtype as SupportedDtype];
+
+  const rawShape = value['shape'];
+  const count = checkedElementCount(rawShape, (rule) => {
+    throw fail(`${what} shape`, rule, rawShape);
+  });
+  const shape = [...(rawShape as number[])];
+
+  const offsets = value['data_offsets'];
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)
+  ) {
+    throw fail(`${what} data_offsets`, '[begin, end] of non-negative integers', offsets);
+  }
+  const begin = offsets[0] as number;
+  const end = offsets[1] as number;
+  if (begin > end) throw fail(`${what} data_offsets`, 'begin <= end', offsets);
+  // count * size cannot lose precision here: count is a safe integer and if the product were
+  // huge it could not equal end - begin, which is a safe integer too.
+  if (end - begin !== count * size) {
+    throw fail(`${what} data_offsets`, `a span of ${count * size} bytes (${count} x ${dtype})`, offsets);
+  }
+  return { name, index, dtype: dtype as SupportedDtype, shape, begin, end };
+}
+
+/**
+ * Number of elements of a shape, or calls `reject` with the broken rule. A dimension of 0
+ * makes the count 0 even if other dimensions are large, which is what the format means.
+ */
+function checkedElementCount(shape: unknown, reject: (rule: string) => never): number {
+  if (!Array.isArray(shape)) reject('an array of non-negative integers');
+  let count = 1;
+  let zero = false;
+  for (const dim of shape as unknown[]) {
+    if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) reject('an array of non-negative integers');
+    if (dim === 0) zero = true;
+    else count *= dim as number;
+  }
+  if (zero) return 0;
+  if (!Number.isSafeInteger(count)) reject('an element count below 2^53');
+  return count;
+}
+
+/** Reads `count` elements of `dtype` starting at byte `start` of `buf` into a new Float32Array. */
+function convert(buf: Uint8Array, start: number, count: number, dtype: SupportedDtype): Float32Array {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  switch (dtype) {
+    case 'F32': {
+      if (HOST_IS_LITTLE_ENDIAN) {
+        // Copying into a fresh buffer handles any alignment and guarantees the result does not
+        // alias the caller's bytes. (Not buf.slice(): on a Node Buffer that returns a view.)
+        const bytes = new Uint8Array(4 * count);
+        bytes.set(buf.subarray(start, start + 4 * count));
+        return new Float32Array(bytes.buffer);
+      }
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(start + 4 * i, true);
+      return out;
+    }
+    case 'F64': {
+      // Rounds to the nearest float32; magnitudes beyond float32's range become +-Infinity.
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(start + 8 * i, true);
+      return out;
+    }
+    case 'F16': {
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(start + 2 * i, true));
+      return out;
+    }
+    case 'BF16': {
+      // bfloat16 is the upper half of a float32, so widening is a shift; writing the bits
+      // through a Uint32Array view keeps NaN payloads exact.
+      const out = new Float32Array(count);
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(start + 2 * i, true) << 16;
+      return out;
+    }
+  }
+}
+
+/** IEEE 754 binary16 to a number; every half value is exactly representable as float32. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >>> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** Reads and decodes a safetensors file; any failure, including a missing file, is a ModelFormatError. */
+export function readSafetensorsFile(path: string): SafetensorsFile {
+  let buf: Uint8Array;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | null)?.code ?? 'an error';
+    const message = code === 'ENOENT'
+      ? `${path}: expected an existing safetensors file, received no such file`
+      : `${path}: expected a readable safetensors file, received ${code}`;
+    throw new ModelFormatError(message);
+  }
+  return decodeSafetensors(buf, path);
+}
+
+/** Encodes and writes atomically, so a crash mid-save never leaves a truncated model behind. */
+export function writeSafetensorsFile(
+  path: string,
+  tensors: ReadonlyArray<readonly [string, TensorInput]> | ReadonlyMap<string, TensorInput>,
+  metadata: Record<string, string> = {},
+): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}

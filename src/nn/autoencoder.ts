@@ -1,0 +1,218 @@
+import { ACTIVATIONS, type ActivationName, type Backend, type LossName } from '../core/backend.js';
+import { ValidationError, expected } from '../core/errors.js';
+import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
+import type { Rng } from '../core/rng.js';
+import { check } from '../core/validate.js';
+import { Dense, Param } from './dense.js';
+
+/**
+ * The architecture. `layers` lists the encoder's sizes from the input to the code,
+ * e.g. [784, 30] or [784, 128, 30]; the decoder mirrors it back to the input size.
+ * `activation` follows every linear map except the decoder's last, which is followed by
+ * `outputActivation` (the notebook uses tanh for both).
+ */
+export interface ArchitectureConfig {
+  layers: number[];
+  activation: ActivationName;
+  outputActivation: ActivationName;
+  tied: boolean;
+}
+
+export function validateArchitecture(c: unknown): ArchitectureConfig {
+  if (typeof c !== 'object' || c === null) throw new ValidationError(expected('architecture', 'an object', c));
+  const o = c as Record<string, unknown>;
+  if (!Array.isArray(o.layers) || o.layers.length < 2) {
+    throw new ValidationError(expected('layers', 'at least two sizes, input first and code last (e.g. 784,30)', o.layers));
+  }
+  o.layers.forEach((n, i) => check<number>(`layers[${i}]`, n, { kind: 'int', min: 1, max: 1 << 20 }));
+  check('activation', o.activation, { kind: 'oneOf', choices: ACTIVATIONS });
+  check('outputActivation', o.outputActivation, { kind: 'oneOf', choices: ACTIVATIONS });
+  check('tied', o.tied, { kind: 'boolean' });
+  return {
+    layers: [...(o.layers as number[])],
+    activation: o.activation as ActivationName,
+    outputActivation: o.outputActivation as ActivationName,
+    tied: o.tied as boolean,
+  };
+}
+
+/** Buffers for one batch size, allocated once and reused every step. */
+interface Workspace {
+  outs: Matrix[];
+  grads: Matrix[];
+}
+
+/**
+ * h = f(W_h x + b_h), x̂ = g(W_x h + b_x), generalised to stacks of dense layers.
+ * Forward and backward are written out; the arithmetic runs on the chosen backend.
+ */
+export class Autoencoder {
+  readonly config: ArchitectureConfig;
+  readonly encoder: Dense[];
+  readonly decoder: Dense[];
+  /** Unique trainable parameters, in PyTorch state_dict order. */
+  readonly params: Param[];
+  private readonly workspaces = new Map<number, Workspace>();
+
+  constructor(config: ArchitectureConfig, readonly backend: Backend, rng?: Rng) {
+    this.config = validateArchitecture(config);
+    const sizes = this.config.layers;
+    const depth = sizes.length - 1;
+    this.encoder = [];
+    this.decoder = [];
+    this.params = [];
+    for (let i = 0; i < depth; i++) {
+      const w = new Param(`encoder.${2 * i}.weight`, sizes[i + 1]!, sizes[i]!);
+      const b = new Param(`encoder.${2 * i}.bias`, 1, sizes[i + 1]!);
+      this.encoder.push(new Dense(w, false, b, this.config.activation));
+      this.params.push(w, b);
+    }
+    for (let i = 0; i < depth; i++) {
+      const inSize = sizes[depth - i]!;
+      const outSize = sizes[depth - i - 1]!;
+      const act = i === depth - 1 ? this.config.outputActivation : this.config.activation;
+      const b = new Param(`decoder.${2 * i}.bias`, 1, outSize);
+      if (this.config.tied) {
+        this.decoder.push(new Dense(this.encoder[depth - 1 - i]!.weight, true, b, act));
+        this.params.push(b);
+      } else {
+        const w = new Param(`decoder.${2 * i}.weight`, outSize, inSize);
+        this.decoder.push(new Dense(w, false, b, act));
+        this.params.push(w, b);
+      }
+    }
+    if (rng) this.initialize(rng);
+  }
+
+  get layers(): Dense[] {
+    return [...this.encoder, ...this.decoder];
+  }
+
+  get inputSize(): number {
+    return this.config.layers[0]!;
+  }
+
+  get codeSize(): number {
+    return this.config.layers[this.config.layers.length - 1]!;
+  }
+
+  /**
+   * nn.Linear's default initialisation, U(−1/√fan_in, 1/√fan_in) for weight and bias,
+   * drawn layer by layer in state_dict order so runs are comparable with the notebook's.
+   */
+  initialize(rng: Rng): void {
+    for (const layer of this.layers) {
+      const bound = 1 / Math.sqrt(layer.inSize);
+      if (!layer.transposed) rng.fillUniform(layer.weight.value, -bound, bound);
+      rng.fillUniform(layer.bias.value, -bound, bound);
+    }
+  }
+
+  private workspace(batch: number): Workspace {
+    let ws = this.workspaces.get(batch);
+    if (!ws) {
+      const layers = this.layers;
+      ws = {
+        outs: layers.map((l) => matrix(batch, l.outSize)),
+        grads: layers.map((l) => matrix(batch, l.outSize)),
+      };
+      // A fit sees at most a full and a final partial batch; evaluation adds one more size.
+      if (this.workspaces.size >= 4) this.workspaces.clear();
+      this.workspaces.set(batch, ws);
+    }
+    return ws;
+  }
+
+  private checkInput(x: Matrix, size: number, what: string): void {
+    if (x.cols !== size) throw new ValidationError(expected(`${what} width`, `${size} columns to match the model`, x.cols));
+  }
+
+  /** Runs layers[from..to) on x; returns the workspace's output of the last one (valid until the next call). */
+  private run(x: Matrix, from: number, to: number): Matrix {
+    const ws = this.workspace(x.rows);
+    const layers = this.layers;
+    let input = x;
+    for (let l = from; l < to; l++) {
+      const layer = layers[l]!;
+      const out = ws.outs[l]!;
+      this.backend.matmul(input, false, layer.weight.valueMatrix, !layer.transposed, out, 0);
+      this.backend.biasActivation(out, layer.bias.value, layer.activation);
+      input = out;
+    }
+    return input;
+  }
+
+  /**
+   * Training step, part one and two: forward, loss and backward on one batch. Leaves the
+   * gradients in each Param.grad and returns the batch's mean loss. `target` is the clean
+   * input (for a denoising model `input` is its corrupted version).
+   */
+  forwardBackward(input: Matrix, target: Matrix, loss: LossName): number {
+    const layers = this.layers;
+    const last = layers.length - 1;
+    this.checkInput(input, this.inputSize, 'input');
+    this.checkInput(target, this.inputSize, 'target');
+    if (target.rows !== input.rows) throw new ValidationError(expected('target rows', `${input.rows} to match the input`, target.rows));
+    const ws = this.workspace(input.rows);
+    const yhat = this.run(input, 0, layers.length);
+    // BCE after a sigmoid is differentiated with respect to the logit: (x̂ − x) needs no division.
+    const wrtLogit = loss === 'bce' && layers[last]!.activation === 'sigmoid';
+    const count = yhat.rows * yhat.cols;
+    const sum = this.backend.loss(loss, yhat, target, ws.grads[last]!, 1 / count, wrtLogit);
+    for (const p of this.params) p.gradWritten = false;
+    for (let l = last; l >= 0; l--) {
+      const layer = layers[l]!;
+      const g = ws.grads[l]!;
+      const x = l === 0 ? input : ws.outs[l - 1]!;
+      if (!(l === last && wrtLogit)) this.backend.activationBackward(g, ws.outs[l]!, layer.activation);
+      this.backend.sumRows(g, layer.bias.grad, layer.bias.gradWritten);
+      layer.bias.gradWritten = true;
+      const w = layer.weight;
+      // dW = gᵀx for W stored [out,in]; a tied layer's W is stored [in,out], so it gets xᵀg.
+      if (layer.transposed) this.backend.matmul(x, true, g, false, w.gradMatrix, w.gradWritten ? 1 : 0);
+      else this.backend.matmul(g, true, x, false, w.gradMatrix, w.gradWritten ? 1 : 0);
+      w.gradWritten = true;
+      if (l > 0) this.backend.matmul(g, false, w.valueMatrix, layer.transposed, ws.grads[l - 1]!, 0);
+    }
+    return sum / count;
+  }
+
+  /** Σ of the per-element loss of the reconstruction against target, without gradients (for evaluation). */
+  lossSum(input: Matrix, target: Matrix, loss: LossName): number {
+    const yhat = this.run(input, 0, this.layers.length);
+    return this.backend.loss(loss, yhat, target, null, 0, false);
+  }
+
+  /** Applies layers[from..to) over x in chunks, into a fresh matrix. */
+  private map(x: Matrix, from: number, to: number, inSize: number, outSize: number, what: string, chunk = 1000): Matrix {
+    this.checkInput(x, inSize, what);
+    const out = matrix(x.rows, outSize);
+    for (let start = 0; start < x.rows; start += chunk) {
+      const end = Math.min(x.rows, start + chunk);
+      const y = this.run(rowSlice(x, start, end), from, to);
+      out.data.set(y.data, start * outSize);
+    }
+    return out;
+  }
+
+  /** The code h for each row of x (scaled input). */
+  encode(x: Matrix): Matrix {
+    return this.map(x, 0, this.encoder.length, this.inputSize, this.codeSize, 'encode input');
+  }
+
+  /** x̂ for each code row. */
+  decode(h: Matrix): Matrix {
+    const n = this.encoder.length;
+    return this.map(h, n, 2 * n, this.codeSize, this.inputSize, 'decode input');
+  }
+
+  /** decoder(encoder(x)) for each row of x. */
+  reconstruct(x: Matrix): Matrix {
+    return this.map(x, 0, this.layers.length, this.inputSize, this.inputSize, 'reconstruct input');
+  }
+
+  /** Copies every parameter's values from another model of the same architecture. */
+  copyFrom(other: Autoencoder): void {
+    this.params.forEach((p, i) => p.value.set(other.params[i]!.value));
+  }
+}

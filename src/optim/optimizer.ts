@@ -1,0 +1,11 @@
+import type { Backend } from '../core/backend.js';
+import type { Param } from '../nn/dense.js';
+
+/** An optimiser computes updates from Param.grad and applies them; nothing else. */
+export interface Optimizer {
+  readonly name: string;
+  /** Updates every parameter; returns false if any value became NaN or Inf. */
+  step(backend: Backend): boolean;
+  /** Settings to record in a model file's config. */
+  describe(): Record<string, number | string | boolean>;
+}

@@ -1,0 +1,45 @@
+import type { Backend, SgdStep } from '../core/backend.js';
+import { check } from '../core/validate.js';
+import type { Param } from '../nn/dense.js';
+import type { Optimizer } from './optimizer.js';
+
+export interface SgdOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+/** torch.optim.SGD: with momentum the first step seeds the buffer with the gradient itself. */
+export class Sgd implements Optimizer {
+  readonly name = 'sgd';
+  private readonly velocity: Float32Array[];
+  private readonly h: SgdStep;
+
+  constructor(private readonly params: Param[], opts: SgdOptions = {}) {
+    this.h = {
+      lr: check('lr', opts.lr ?? 1e-2, { kind: 'number', min: 0, minExclusive: true }),
+      momentum: check('momentum', opts.momentum ?? 0.9, { kind: 'number', min: 0, max: 1, maxExclusive: true }),
+      dampening: check('dampening', opts.dampening ?? 0, { kind: 'number', min: 0, max: 1 }),
+      nesterov: check('nesterov', opts.nesterov ?? false, { kind: 'boolean' }),
+      weightDecay: check('weightDecay', opts.weightDecay ?? 0, { kind: 'number', min: 0 }),
+      first: true,
+    };
+    this.velocity = params.map((p) => new Float32Array(p.value.length));
+  }
+
+  step(backend: Backend): boolean {
+    let finite = true;
+    this.params.forEach((p, i) => {
+      if (!backend.sgd(p.value, p.grad, this.velocity[i]!, this.h)) finite = false;
+    });
+    this.h.first = false;
+    return finite;
+  }
+
+  describe(): Record<string, number | string | boolean> {
+    const { lr, momentum, dampening, nesterov, weightDecay } = this.h;
+    return { optimizer: 'sgd', lr, momentum, dampening, nesterov, weightDecay };
+  }
+}

@@ -1,0 +1,103 @@
+import type { LossName } from '../core/backend.js';
+import { DivergenceError, ValidationError, expected } from '../core/errors.js';
+import { gatherRows, matrix, type Matrix } from '../core/matrix.js';
+import type { Rng } from '../core/rng.js';
+import { check } from '../core/validate.js';
+import type { Autoencoder } from '../nn/autoencoder.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { evaluate } from './evaluate.js';
+
+export interface EpochMetrics {
+  epoch: number;
+  /** Mean of the batch losses over the epoch, weighted by batch size. */
+  trainLoss: number;
+  /** Loss on the test set after the epoch, or null without a test set. */
+  testLoss: number | null;
+  /** Wall-clock seconds of the epoch's training steps (test evaluation excluded). */
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface BatchInfo {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+}
+
+/** Hooks a fit calls; a hand-written loop can call the same ones. */
+export interface Callbacks {
+  onEpochStart?(epoch: number): void;
+  onBatchEnd?(info: BatchInfo): void;
+  onEpochEnd?(metrics: EpochMetrics): void;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  loss: LossName;
+  optimizer: Optimizer;
+  /** Shuffles the training set each epoch (and drives corruption, when there is one). */
+  rng: Rng;
+  test?: Matrix;
+  callbacks?: Callbacks;
+}
+
+/**
+ * One optimisation step on a batch: forward, loss, backward, update. Throws
+ * DivergenceError naming the epoch and batch when the loss or a weight stops being finite.
+ */
+export function trainStep(model: Autoencoder, optimizer: Optimizer, input: Matrix, target: Matrix, loss: LossName, epoch: number, batch: number): number {
+  const value = model.forwardBackward(input, target, loss);
+  if (!Number.isFinite(value)) {
+    throw new DivergenceError(`training diverged: the loss became ${value} at epoch ${epoch}, batch ${batch}`, epoch, batch);
+  }
+  if (!optimizer.step(model.backend)) {
+    throw new DivergenceError(`training diverged: a weight became NaN or Inf at epoch ${epoch}, batch ${batch}`, epoch, batch);
+  }
+  return value;
+}
+
+/**
+ * Mini-batch training: each epoch shuffles the rows with the seeded generator, steps
+ * through batches (the last may be smaller, as PyTorch's DataLoader does by default),
+ * then evaluates the test set. Buffers are allocated once per fit.
+ */
+export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochMetrics[] {
+  check('epochs', opts.epochs, { kind: 'int', min: 1 });
+  check('batchSize', opts.batchSize, { kind: 'int', min: 1 });
+  if (train.rows === 0) throw new ValidationError(expected('training set', 'at least one row', 0));
+  if (train.cols !== model.inputSize) {
+    throw new ValidationError(expected('training data width', `${model.inputSize} columns to match the model`, train.cols));
+  }
+  if (opts.test && opts.test.cols !== model.inputSize) {
+    throw new ValidationError(expected('test data width', `${model.inputSize} columns to match the model`, opts.test.cols));
+  }
+  const n = train.rows;
+  const batchSize = Math.min(opts.batchSize, n);
+  const batches = Math.ceil(n / batchSize);
+  const order = new Uint32Array(n);
+  const batchBuf = matrix(batchSize, train.cols);
+  const history: EpochMetrics[] = [];
+  const cb = opts.callbacks ?? {};
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    cb.onEpochStart?.(epoch);
+    const t0 = performance.now();
+    opts.rng.permutation(n, order);
+    let lossSum = 0;
+    for (let b = 0; b < batches; b++) {
+      const start = b * batchSize;
+      const count = Math.min(batchSize, n - start);
+      const x = gatherRows(train, order, start, count, batchBuf);
+      const loss = trainStep(model, opts.optimizer, x, x, opts.loss, epoch, b + 1);
+      lossSum += loss * count;
+      cb.onBatchEnd?.({ epoch, batch: b + 1, batches, loss });
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const testLoss = opts.test ? evaluate(model, opts.test, opts.loss).loss : null;
+    const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, testLoss, seconds, samplesPerSecond: n / seconds };
+    history.push(metrics);
+    cb.onEpochEnd?.(metrics);
+  }
+  return history;
+}

@@ -1,0 +1,37 @@
+import { ValidationError, expected } from '../core/errors.js';
+import { matrix, type Matrix } from '../core/matrix.js';
+import { imageGrid, stack, type Raster } from './image.js';
+
+export interface ReconstructionFigureOptions {
+  width: number;
+  height: number;
+  /** The range of the model's input space, e.g. [-1, 1] for the notebook's scaling. */
+  range: readonly [number, number];
+  /** Digits per row. */
+  cols?: number;
+  zoom?: number;
+}
+
+/**
+ * The lecture's Fig. 20: originals on top, their reconstructions beneath, pair by pair.
+ * With more digits than `cols`, the figure continues in further original/reconstruction bands.
+ */
+export function reconstructionFigure(originals: Matrix, reconstructions: Matrix, opts: ReconstructionFigureOptions): Raster {
+  if (originals.rows !== reconstructions.rows || originals.cols !== reconstructions.cols) {
+    throw new ValidationError(
+      expected('reconstructions', `${originals.rows}x${originals.cols} to match the originals`, `${reconstructions.rows}x${reconstructions.cols}`),
+    );
+  }
+  const cols = Math.min(opts.cols ?? 10, Math.max(1, originals.rows));
+  const bands: Raster[] = [];
+  for (let start = 0; start < originals.rows; start += cols) {
+    const end = Math.min(originals.rows, start + cols);
+    const pair = matrix(2 * cols, originals.cols);
+    // Pad a short last band with blank (lowest value) images so columns stay aligned.
+    pair.data.fill(opts.range[0]);
+    pair.data.set(originals.data.subarray(start * originals.cols, end * originals.cols), 0);
+    pair.data.set(reconstructions.data.subarray(start * originals.cols, end * originals.cols), cols * originals.cols);
+    bands.push(imageGrid(pair, { width: opts.width, height: opts.height, cols, range: opts.range, zoom: opts.zoom ?? 2, pad: 2 }));
+  }
+  return stack(bands, 6, 200);
+}
