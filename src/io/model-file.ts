@@ -59,8 +59,17 @@ export function saveModel(path: string, model: Autoencoder, meta: Omit<ModelConf
   writeFileAtomic(path, encodeModel(model, meta));
 }
 
+/**
+ * Values in messages come from the file; show() escapes most control characters but not
+ * every line break (U+2028, U+2029 pass through JSON.stringify), so flatten what is left to
+ * keep messages one line, as the safetensors decoder does.
+ */
+function oneLine(message: string): string {
+  return message.replace(/[\r\n\u2028\u2029]/g, ' ');
+}
+
 function fail(source: string, what: string, rule: string, received: unknown): never {
-  throw new ModelFormatError(`${source}: ${expected(what, rule, received)}`);
+  throw new ModelFormatError(oneLine(`${source}: ${expected(what, rule, received)}`));
 }
 
 /** Validates the metadata's config; any problem becomes a ModelFormatError naming the file. */
@@ -82,7 +91,7 @@ export function parseModelConfig(metadata: Record<string, string>, source: strin
     return { format: MODEL_FORMAT, architecture, scaling, loss: o.loss as LossName, training };
   } catch (err) {
     if (err instanceof ModelFormatError) throw err;
-    if (err instanceof AeError) throw new ModelFormatError(`${source}: config: ${err.message}`);
+    if (err instanceof AeError) throw new ModelFormatError(oneLine(`${source}: config: ${err.message}`));
     throw err;
   }
 }
@@ -91,15 +100,21 @@ export function parseModelConfig(metadata: Record<string, string>, source: strin
  * Builds the model a decoded file describes. Checks that the tensors are exactly the
  * ones the architecture needs, with the shapes it implies (so the layers fit together),
  * that every value is finite, and that a tied model's decoder weights are the transposes.
+ *
+ * Everything is checked against the file before the model is built: the config alone may
+ * name layers of up to 2^20 units, and allocating those before seeing that the file holds
+ * no such tensors would turn a corrupt file into a RangeError or an out-of-memory crash.
+ * Once the shapes match, the model is no larger than the file's own tensors.
  */
 export function modelFromSafetensors(file: SafetensorsFile, backend: Backend, source = 'model file'): LoadedModel {
   const config = parseModelConfig(file.metadata, source);
-  const model = new Autoencoder(config.architecture, backend);
-  const expectedNames = new Set<string>();
+  const { layers, tied } = config.architecture;
+  const depth = layers.length - 1;
+  const label = layers.join('-');
+
   const check = (name: string, shape: number[]): Float32Array => {
-    expectedNames.add(name);
     const t = file.tensors.get(name);
-    if (!t) fail(source, `tensor ${show(name)}`, `present for a ${config.architecture.layers.join('-')} model`, 'missing');
+    if (!t) fail(source, `tensor ${show(name)}`, `present for a ${label} model`, 'missing');
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       fail(source, `shape of ${name}`, `[${shape.join(', ')}]`, `[${t.shape.join(', ')}]`);
     }
@@ -108,27 +123,53 @@ export function modelFromSafetensors(file: SafetensorsFile, backend: Backend, so
     }
     return t.data;
   };
-  const load = (prefix: string, layer: Autoencoder['encoder'][number]) => {
-    const w = check(`${prefix}.weight`, [layer.outSize, layer.inSize]);
-    const p = layer.weight;
-    if (!layer.transposed) p.value.set(w);
-    else {
-      for (let i = 0; i < p.rows; i++) {
-        for (let j = 0; j < p.cols; j++) {
-          if (w[j * p.rows + i] !== p.value[i * p.cols + j]) {
-            fail(source, `${prefix}.weight of a tied model`, `the transpose of ${p.name}`, `a different value at [${j}, ${i}]`);
+
+  // The state_dict the architecture implies, in order (see stateDict above).
+  const encoder: Array<{ weight: Float32Array; bias: Float32Array }> = [];
+  const decoder: Array<{ weight: Float32Array; bias: Float32Array }> = [];
+  const expectedNames = new Set<string>();
+  const layer = (prefix: string, outSize: number, inSize: number) => {
+    expectedNames.add(`${prefix}.weight`).add(`${prefix}.bias`);
+    return { weight: check(`${prefix}.weight`, [outSize, inSize]), bias: check(`${prefix}.bias`, [outSize]) };
+  };
+  for (let i = 0; i < depth; i++) encoder.push(layer(`encoder.${2 * i}`, layers[i + 1]!, layers[i]!));
+  for (let i = 0; i < depth; i++) decoder.push(layer(`decoder.${2 * i}`, layers[depth - i - 1]!, layers[depth - i]!));
+  for (const name of file.tensors.keys()) {
+    if (!expectedNames.has(name)) fail(source, `tensor ${show(name)}`, `only the tensors of a ${label} model`, 'an extra tensor');
+  }
+  if (tied) {
+    // decoder.{2i} is the transpose of encoder.{2(depth-1-i)}: [out, in] = [rows, cols] of
+    // the encoder weight swapped.
+    for (let i = 0; i < depth; i++) {
+      const e = encoder[depth - 1 - i]!.weight;
+      const d = decoder[i]!.weight;
+      const rows = layers[depth - i]!; // the encoder weight's out size
+      const cols = layers[depth - i - 1]!; // its in size
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          if (d[c * rows + r] !== e[r * cols + c]) {
+            fail(
+              source,
+              `decoder.${2 * i}.weight of a tied model`,
+              `the transpose of encoder.${2 * (depth - 1 - i)}.weight`,
+              `a different value at [${c}, ${r}]`,
+            );
           }
         }
       }
     }
-    layer.bias.value.set(check(`${prefix}.bias`, [layer.outSize]));
-  };
-  // Encoder first: a tied decoder compares against the encoder weights already loaded.
-  model.encoder.forEach((l, i) => load(`encoder.${2 * i}`, l));
-  model.decoder.forEach((l, i) => load(`decoder.${2 * i}`, l));
-  for (const name of file.tensors.keys()) {
-    if (!expectedNames.has(name)) fail(source, `tensor ${show(name)}`, `only the tensors of a ${config.architecture.layers.join('-')} model`, 'an extra tensor');
   }
+
+  const model = new Autoencoder(config.architecture, backend);
+  model.encoder.forEach((l, i) => {
+    l.weight.value.set(encoder[i]!.weight);
+    l.bias.value.set(encoder[i]!.bias);
+  });
+  model.decoder.forEach((l, i) => {
+    // A tied decoder layer shares its encoder's Param, loaded above.
+    if (!l.transposed) l.weight.value.set(decoder[i]!.weight);
+    l.bias.value.set(decoder[i]!.bias);
+  });
   return { model, config };
 }
 

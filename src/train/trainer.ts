@@ -95,6 +95,9 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
     }
     const seconds = (performance.now() - t0) / 1000;
     const testLoss = opts.test ? evaluate(model, opts.test, opts.loss).loss : null;
+    if (testLoss !== null && !Number.isFinite(testLoss)) {
+      throw new DivergenceError(`training diverged: the test loss became ${testLoss} after epoch ${epoch}, batch ${batches}`, epoch, batches);
+    }
     const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, testLoss, seconds, samplesPerSecond: n / seconds };
     history.push(metrics);
     cb.onEpochEnd?.(metrics);

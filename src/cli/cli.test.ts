@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodePng } from '../viz/image.js';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+function ae(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Bad usage: exit code 2 and exactly one line on stderr, matching `pattern`. */
+function usage(args: string[], pattern: RegExp) {
+  const r = ae(...args);
+  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
+  assert.match(lines[0]!, pattern);
+  return r;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ae-cli-'));
+const run = join(dir, 'run');
+const model = join(run, 'model.safetensors');
+
+test('ae train writes the model, metrics and reconstructions', () => {
+  const r = ae('train', '--limit', '512', '--epochs', '2', '--batch', '128', '--seed', '1', '--out', run);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /epoch 2\/2 {2}train [0-9.]+ {2}test [0-9.]+/);
+  const metrics = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.backend, 'js');
+  assert.deepEqual(metrics.config.architecture.layers, [784, 30]);
+  assert.equal(metrics.config.scaling.kind, 'symmetric');
+  assert.equal(metrics.epochs.length, 2);
+  for (const e of metrics.epochs) {
+    assert.deepEqual(Object.keys(e).sort(), ['epoch', 'samplesPerSecond', 'seconds', 'testLoss', 'trainLoss']);
+  }
+  const png = decodePng(readFileSync(join(run, 'reconstructions.png')));
+  // 10 digits of 28 px at zoom 2 with 2 px padding: 2 + 10 · 58 wide, two rows tall.
+  assert.equal(png.width, 582);
+  assert.equal(png.height, 2 + 2 * 58);
+});
+
+test('ae eval prints the test MSE and count, as text and JSON', () => {
+  const r = ae('eval', '--model', model, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.count, 10000);
+  assert.ok(out.mse > 0 && out.mse < 1.5);
+  const t = ae('eval', '--model', model, '--limit', '100');
+  assert.match(t.stdout, /^test MSE [0-9.]+ over 100 rows of mnist/);
+});
+
+test('ae reconstruct draws --count digits', () => {
+  const out = join(dir, 'rec.png');
+  const r = ae('reconstruct', '--model', model, '--out', out, '--count', '3');
+  assert.equal(r.code, 0, r.stderr);
+  const png = decodePng(readFileSync(out));
+  assert.equal(png.width, 2 + 3 * 58);
+});
+
+test('bad usage gets one line on stderr and exit code 2', () => {
+  usage(['train', '--out', join(dir, 'x'), '--bogus'], /unknown option '--bogus'/);
+  usage(['train', '--out', join(dir, 'x'), '--epochs', '0'], /--epochs: expected a positive integer, received "0"/);
+  usage(['train', '--out', join(dir, 'x'), '--hidden', '0'], /--hidden: expected a positive integer, received "0"/);
+  usage(['train', '--out', join(dir, 'x'), '--hidden', '3', '--layers', '784,3'], /--hidden and --layers/);
+  usage(['train', '--out', join(dir, 'x'), '--activation', 'swish'], /--activation: expected one of tanh, sigmoid, relu, linear, received "swish"/);
+  usage(['train', '--out', join(dir, 'x'), '--lr', 'fast'], /--lr: expected a number > 0/);
+  usage(['train', '--out', join(dir, 'x'), '--layers', '100,30'], /layers\[0\]: expected 784 to match the data width, received 100/);
+  usage(['train'], /required option '--out <dir>'/);
+  usage(['fly'], /unknown command 'fly'/);
+  usage(['eval', '--model', join(dir, 'missing.safetensors')], /missing\.safetensors.*no such file/);
+  assert.equal(existsSync(join(dir, 'x')), false, 'nothing is written on bad usage');
+});
+
+test('a corrupt model file is refused with exit code 2', () => {
+  const bad = join(dir, 'corrupt.safetensors');
+  writeFileSync(bad, readFileSync(model).subarray(0, 300));
+  usage(['eval', '--model', bad], /corrupt\.safetensors/);
+  usage(['reconstruct', '--model', bad, '--out', join(dir, 'never.png')], /corrupt\.safetensors/);
+  assert.equal(existsSync(join(dir, 'never.png')), false);
+});
+
+test('data whose width differs from the model is refused', () => {
+  const csv = join(dir, 'narrow.csv');
+  writeFileSync(csv, '1,2,3\n4,5,6\n');
+  usage(['eval', '--model', model, '--data', csv], /expected 784 values per row to match the model, received 3/);
+});
+
+test('an existing model is not overwritten without --force, nor by a run that diverges', () => {
+  const before = readFileSync(model);
+  usage(['train', '--out', run, '--limit', '100', '--epochs', '1'], /pass --force/);
+  assert.ok(readFileSync(model).equals(before));
+  const r = ae('train', '--out', run, '--force', '--limit', '1024', '--epochs', '1', '--optimizer', 'sgd', '--lr', '1e30', '--activation', 'linear', '--output-activation', 'linear');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr.trimEnd().split('\n').pop()!, /training diverged: .* at epoch 1, batch \d+/);
+  assert.ok(readFileSync(model).equals(before), 'the last good model is intact');
+});
+
+test('ae trains on a CSV and evaluates with the scaling it recorded', () => {
+  const csv = join(dir, 'rows.csv');
+  const lines = ['a,b,c,d'];
+  for (let i = 0; i < 200; i++) lines.push([i % 7, (i * 3) % 11, 5, (i % 7) * 2].join(','));
+  writeFileSync(csv, lines.join('\n') + '\n');
+  const out = join(dir, 'csvrun');
+  const r = ae('train', '--data', csv, '--hidden', '2', '--epochs', '3', '--batch', '32', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const cfg = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).config;
+  assert.deepEqual(cfg.scaling, { kind: 'symmetric', min: 0, max: 12 });
+  usage(['eval', '--model', join(out, 'model.safetensors')], /--data: expected mnist or a CSV path/);
+  const e = ae('eval', '--model', join(out, 'model.safetensors'), '--data', csv, '--json');
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(JSON.parse(e.stdout).count, 200);
+});

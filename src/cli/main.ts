@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerEval } from './eval.js';
+import { errorLine, exitCodeFor } from './exit.js';
+import { registerReconstruct } from './reconstruct.js';
+import { registerTrain } from './train.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('ae')
+    .description('Autoencoders from the NYU Deep Learning lecture: train, evaluate and picture them')
+    .version('0.1.0')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    // Commander's own messages are printed by main, as one line, like every other error.
+    .configureOutput({ outputError: () => {} });
+  registerTrain(program);
+  registerEval(program);
+  registerReconstruct(program);
+  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
+  return program;
+}
+
+export function main(argv: string[]): number {
+  const program = buildProgram();
+  try {
+    program.parse(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    const code = exitCodeFor(err);
+    if (err instanceof CommanderError && code === 0) return 0;
+    process.stderr.write(errorLine(err) + '\n');
+    if (argv.includes('--debug') && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    return code;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,26 @@
+// The public API: re-exports only.
+export type { Backend, ActivationName, LossName, AdamStep, SgdStep } from './core/backend.js';
+export { ACTIVATIONS, LOSSES } from './core/backend.js';
+export { AeError, ValidationError, DataFormatError, ModelFormatError, DivergenceError, BackendError } from './core/errors.js';
+export { matrix, topRows, rowSlice, type Matrix } from './core/matrix.js';
+export { Rng } from './core/rng.js';
+export { resolveBackend, JsBackend, BACKEND_CHOICES, type BackendChoice } from './backends/index.js';
+export { Autoencoder, type ArchitectureConfig } from './nn/autoencoder.js';
+export { ACTIVATION_TABLE } from './nn/activations.js';
+export { LOSS_TABLE } from './nn/losses.js';
+export { Adam, type AdamOptions } from './optim/adam.js';
+export { Sgd, type SgdOptions } from './optim/sgd.js';
+export type { Optimizer } from './optim/optimizer.js';
+export { fit, trainStep, type FitOptions, type Callbacks, type EpochMetrics, type BatchInfo } from './train/trainer.js';
+export { evaluate, type Evaluation } from './train/evaluate.js';
+export { prepareTraining, resolveSettings, NOTEBOOK_SETTINGS, type TrainSettings, type Training } from './train/recipe.js';
+export { loadDataset, scaled, type Dataset } from './data/dataset.js';
+export { loadMnist, MNIST_RAW_RANGE } from './data/mnist.js';
+export { parseIdx, readIdxFile, encodeIdx, type IdxArray } from './data/idx.js';
+export { parseCsv, readCsvFile, type CsvTable } from './data/csv.js';
+export { scaleInto, unscaleInto, toUnit, rangeOf, scalingFor, SCALINGS, type Scaling, type ScaleKind } from './data/scaling.js';
+export { encodeSafetensors, decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors.js';
+export { saveModel, loadModel, encodeModel, decodeModel, MODEL_FORMAT, type ModelConfig, type LoadedModel } from './io/model-file.js';
+export { writeFileAtomic } from './io/atomic.js';
+export { imageGrid, encodePng, decodePng, type Raster } from './viz/image.js';
+export { reconstructionFigure } from './viz/figures.js';

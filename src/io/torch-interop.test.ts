@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The file `ae train` writes must load into the notebook's PyTorch module with
+ * load_state_dict(strict=True) and give the same test MSE as `ae eval`.
+ * Runs when /usr/bin/python3 has torch (CI installs Debian's python3-torch).
+ */
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..');
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+const SCRIPT = join(ROOT, 'python', 'aekit_torch.py');
+const PYTHON = '/usr/bin/python3';
+
+const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+const skip = probe.status === 0 ? false : `${PYTHON} cannot import torch (install Debian's python3-torch to run this check)`;
+
+function run(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: ROOT });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const cases: Array<[string, string[]]> = [
+  ['the notebook model 784-30-784, tanh', ['--hidden', '30']],
+  ['a deep model 784-64-16, relu hidden, tanh output', ['--layers', '784,64,16', '--activation', 'relu']],
+  ['a tied model with unit scaling, sigmoid output and BCE', ['--hidden', '20', '--tied', '--loss', 'bce']],
+];
+
+for (const [name, flags] of cases) {
+  test(`PyTorch loads ${name} with load_state_dict and gets the same test MSE`, { skip }, () => {
+    const out = mkdtempSync(join(tmpdir(), 'ae-torch-'));
+    run(process.execPath, [MAIN, 'train', ...flags, '--limit', '2000', '--epochs', '1', '--out', out]);
+    const model = join(out, 'model.safetensors');
+    const ours = JSON.parse(run(process.execPath, [MAIN, 'eval', '--model', model, '--json']));
+    const theirs = JSON.parse(run(PYTHON, [SCRIPT, 'eval', '--model', model]));
+    assert.deepEqual(theirs.missing, []);
+    assert.deepEqual(theirs.unexpected, []);
+    assert.equal(theirs.count, ours.count);
+    assert.ok(Math.abs(theirs.mse - ours.mse) < 1e-5, `PyTorch ${theirs.mse} vs ae eval ${ours.mse}`);
+  });
+}

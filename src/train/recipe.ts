@@ -1,0 +1,155 @@
+import { ACTIVATIONS, LOSSES, type ActivationName, type Backend, type LossName } from '../core/backend.js';
+import { ValidationError, expected } from '../core/errors.js';
+import type { Matrix } from '../core/matrix.js';
+import { Rng } from '../core/rng.js';
+import { check } from '../core/validate.js';
+import { scaled, type Dataset } from '../data/dataset.js';
+import { SCALINGS, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
+import { Autoencoder } from '../nn/autoencoder.js';
+import { Adam } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { Sgd } from '../optim/sgd.js';
+import { fit, type Callbacks, type EpochMetrics } from './trainer.js';
+
+export const OPTIMIZERS = ['adam', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** Everything that defines a training run. Defaults are the notebook's. */
+export interface TrainSettings {
+  /** Encoder sizes from input to code; the input size must match the data. Overrides `hidden`. */
+  layers?: number[];
+  /** Code size d for a one-layer encoder, input → d → input. */
+  hidden: number;
+  activation: ActivationName;
+  /** Defaults to tanh for symmetric scaling and sigmoid for unit scaling. */
+  outputActivation?: ActivationName;
+  loss: LossName;
+  scale: ScaleKind;
+  tied: boolean;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: OptimizerName;
+  /** SGD's momentum. */
+  momentum: number;
+  seed: number;
+}
+
+export const NOTEBOOK_SETTINGS: TrainSettings = {
+  hidden: 30,
+  activation: 'tanh',
+  loss: 'mse',
+  scale: 'symmetric',
+  tied: false,
+  epochs: 20,
+  batchSize: 256,
+  lr: 1e-3,
+  optimizer: 'adam',
+  momentum: 0.9,
+  seed: 0,
+};
+
+/** Fills defaults and checks every setting against one table of constraints. */
+export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSettings {
+  const s: TrainSettings = { ...NOTEBOOK_SETTINGS, ...partial };
+  check('hidden', s.hidden, { kind: 'int', min: 1, max: 1 << 20 });
+  if (s.layers !== undefined) {
+    if (!Array.isArray(s.layers) || s.layers.length < 2) throw new ValidationError(expected('layers', 'at least two sizes, input first and code last (e.g. 784,128,30)', s.layers));
+    s.layers.forEach((n, i) => check(`layers[${i}]`, n, { kind: 'int', min: 1, max: 1 << 20 }));
+  }
+  check('activation', s.activation, { kind: 'oneOf', choices: ACTIVATIONS });
+  if (s.outputActivation !== undefined) check('output activation', s.outputActivation, { kind: 'oneOf', choices: ACTIVATIONS });
+  check('loss', s.loss, { kind: 'oneOf', choices: LOSSES });
+  check('scale', s.scale, { kind: 'oneOf', choices: SCALINGS });
+  check('tied', s.tied, { kind: 'boolean' });
+  check('epochs', s.epochs, { kind: 'int', min: 1 });
+  check('batch', s.batchSize, { kind: 'int', min: 1 });
+  check('lr', s.lr, { kind: 'number', min: 0, minExclusive: true });
+  check('optimizer', s.optimizer, { kind: 'oneOf', choices: OPTIMIZERS });
+  check('momentum', s.momentum, { kind: 'number', min: 0, max: 1, maxExclusive: true });
+  check('seed', s.seed, { kind: 'int', min: 0 });
+  const out = outputActivationOf(s);
+  if (s.loss === 'bce') {
+    // BCE needs targets in [0,1] and outputs in (0,1).
+    if (s.scale !== 'unit') throw new ValidationError(expected('scale for loss bce', 'unit (targets in [0,1])', s.scale));
+    if (out !== 'sigmoid') throw new ValidationError(expected('output activation for loss bce', 'sigmoid (outputs in (0,1))', out));
+  }
+  return s;
+}
+
+export function outputActivationOf(s: TrainSettings): ActivationName {
+  return s.outputActivation ?? (s.scale === 'unit' ? 'sigmoid' : 'tanh');
+}
+
+export function layersOf(s: TrainSettings, inputSize: number): number[] {
+  if (s.layers === undefined) return [inputSize, s.hidden];
+  if (s.layers[0] !== inputSize) throw new ValidationError(expected('layers[0]', `${inputSize} to match the data width`, s.layers[0]));
+  return [...s.layers];
+}
+
+export function makeOptimizer(s: TrainSettings, model: Autoencoder): Optimizer {
+  return s.optimizer === 'adam' ? new Adam(model.params, { lr: s.lr }) : new Sgd(model.params, { lr: s.lr, momentum: s.momentum });
+}
+
+/** A prepared run: the data scaled, the model initialised, ready to fit. */
+export interface Training {
+  settings: TrainSettings;
+  model: Autoencoder;
+  /** The config a model file of this run carries. */
+  config: ModelConfig;
+  train: Matrix;
+  test: Matrix | null;
+  optimizer: Optimizer;
+  rng: Rng;
+  fit(callbacks?: Callbacks): EpochMetrics[];
+}
+
+/**
+ * Validates the settings against the data, scales it, and builds the model and optimiser.
+ * One Rng seeded from `settings.seed` draws the initial weights and then every shuffle.
+ */
+export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend): Training {
+  const settings = resolveSettings(partial);
+  const layers = layersOf(settings, data.train.cols);
+  const scaling: Scaling = { kind: settings.scale, ...data.rawRange };
+  const train = scaled(data.train, scaling);
+  const test = data.test ? scaled(data.test, scaling) : null;
+  const rng = new Rng(settings.seed);
+  const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
+  const optimizer = makeOptimizer(settings, model);
+  const config: ModelConfig = {
+    format: MODEL_FORMAT,
+    architecture: model.config,
+    scaling,
+    loss: settings.loss,
+    training: {
+      ...optimizer.describe(),
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      seed: settings.seed,
+      backend: backend.name,
+      data: { source: data.source, trainCount: train.rows, testCount: test?.rows ?? 0, image: data.image },
+    },
+  };
+  return {
+    settings,
+    model,
+    config,
+    train,
+    test,
+    optimizer,
+    rng,
+    fit(callbacks?: Callbacks) {
+      return fit(model, train, {
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        loss: settings.loss,
+        optimizer,
+        rng,
+        ...(test ? { test } : {}),
+        ...(callbacks ? { callbacks } : {}),
+      });
+    },
+  };
+}
