@@ -21,6 +21,7 @@ export const ACTIVATION_TABLE: Record<ActivationName, Activation> = {
     dfFromOutput: (y) => y * (1 - y),
     torchModule: 'nn.Sigmoid()',
   },
-  relu: { f: (x) => (x > 0 ? x : 0), dfFromOutput: (y) => (y > 0 ? 1 : 0), torchModule: 'nn.ReLU()' },
+  // Math.max keeps NaN, as torch.relu does, so a diverging run is not masked.
+  relu: { f: (x) => Math.max(x, 0), dfFromOutput: (y) => (y > 0 ? 1 : 0), torchModule: 'nn.ReLU()' },
   linear: { f: (x) => x, dfFromOutput: () => 1, torchModule: 'nn.Identity()' },
 };

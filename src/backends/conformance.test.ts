@@ -1,0 +1,630 @@
+/**
+ * The backend conformance suite: every kernel of every backend in BACKENDS is checked
+ * against a float64 oracle written here, simply enough to be obviously right.
+ *
+ * Tolerances are float32-aware: a backend may compute in float32, so each result may be
+ * off by a small multiple of float32's unit roundoff (6e-8) times the magnitude of the
+ * terms that make it up (for matmul Σ|a||b|), never times the result alone, which can be
+ * small through cancellation. REL = 1e-5 leaves room for float32 accumulation over a
+ * few hundred terms while an indexing mistake (a wrong, missing or doubled term) is
+ * orders of magnitude larger. Integer inputs, whose sums are exact in float32 too, are
+ * compared exactly.
+ *
+ * Every buffer a kernel sees is a view into a larger one with guard values around it:
+ * a native backend must honour the view's offset and write nowhere else.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ACTIVATIONS, type ActivationName, type AdamStep, type Backend, type SgdStep } from '../core/backend.js';
+import type { Matrix } from '../core/matrix.js';
+import { Rng } from '../core/rng.js';
+import { ACTIVATION_TABLE } from '../nn/activations.js';
+import { JsBackend } from './js/index.js';
+
+/** A backend to test, or the reason it could not be loaded on this machine. */
+type Candidate = Backend | { readonly name: string; readonly unavailable: string };
+
+/**
+ * Loads a backend that may be missing here (a native addon that was not built, say):
+ * a failure becomes a skipped suite that names the reason, not a crashed test file.
+ */
+async function optionalBackend(name: string, load: () => Backend | Promise<Backend>): Promise<Candidate> {
+  try {
+    return await load();
+  } catch (e) {
+    return { name, unavailable: `${name} backend did not load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+const BACKENDS: Candidate[] = [
+  new JsBackend(),
+  // A native backend joins as, e.g.:
+  // await optionalBackend('native', async () => (await import('./native/index.js')).createNativeBackend()),
+];
+
+const REL = 1e-5;
+
+// ---------------------------------------------------------------------------------
+// Guarded memory and comparison helpers
+
+const PAD = 8;
+const GUARD = -12345.75;
+
+/** Allocates views with guard values on both sides, and checks later that nothing wrote there. */
+class Memory {
+  private readonly blocks: Float32Array[] = [];
+
+  f32(length: number, fill?: (i: number) => number): Float32Array {
+    const block = new Float32Array(length + 2 * PAD).fill(GUARD);
+    this.blocks.push(block);
+    const view = block.subarray(PAD, PAD + length);
+    for (let i = 0; i < length; i++) view[i] = fill ? fill(i) : 0;
+    return view;
+  }
+
+  matrix(rows: number, cols: number, fill?: (i: number) => number): Matrix {
+    return { rows, cols, data: this.f32(rows * cols, fill) };
+  }
+
+  assertGuardsIntact(): void {
+    for (const block of this.blocks) {
+      for (let i = 0; i < PAD; i++) {
+        assert.equal(block[i], GUARD, 'a kernel wrote before the start of a buffer');
+        assert.equal(block[block.length - 1 - i], GUARD, 'a kernel wrote past the end of a buffer');
+      }
+    }
+  }
+}
+
+/**
+ * got[i] must match ref[i] within REL · mag[i]; a NaN must stay NaN and an infinity
+ * must be the same infinity. Reports the first mismatch only.
+ */
+function assertClose(what: string, got: ArrayLike<number>, ref: ArrayLike<number>, mag: ArrayLike<number>, rel = REL): void {
+  assert.equal(got.length, ref.length, `${what}: length`);
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i]!;
+    const r = ref[i]!;
+    const tol = rel * mag[i]!;
+    const ok = Number.isNaN(r) ? Number.isNaN(g) : Number.isFinite(r) ? Math.abs(g - r) <= tol : g === r;
+    if (!ok) assert.fail(`${what}[${i}]: got ${g}, expected ${r} ± ${tol}`);
+  }
+}
+
+function assertCloseScalar(what: string, got: number, ref: number, mag: number): void {
+  assertClose(what, [got], [ref], [mag]);
+}
+
+const copy = (x: ArrayLike<number>): number[] => Array.from(x);
+
+/** Random values of every sign and several scales, with exact zeros among them. */
+function mixed(rng: Rng): number {
+  const u = rng.random();
+  if (u < 0.05) return 0;
+  if (u < 0.1) return rng.uniform(-1e-3, 1e-3);
+  if (u < 0.15) return rng.uniform(-50, 50);
+  return rng.uniform(-2, 2);
+}
+
+// ---------------------------------------------------------------------------------
+// Oracles, in float64
+
+/** op(a)·op(b) + beta·old, with Σ of |every term| for the tolerance. */
+function refMatmul(a: Matrix, transA: boolean, b: Matrix, transB: boolean, old: ArrayLike<number>, beta: 0 | 1) {
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  const opA = (i: number, p: number): number => (transA ? a.data[p * a.cols + i]! : a.data[i * a.cols + p]!);
+  const opB = (p: number, j: number): number => (transB ? b.data[j * b.cols + p]! : b.data[p * b.cols + j]!);
+  const value = new Float64Array(m * n);
+  const mag = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = beta === 1 ? old[i * n + j]! : 0;
+      let t = Math.abs(s);
+      for (let p = 0; p < k; p++) {
+        const term = opA(i, p) * opB(p, j);
+        s += term;
+        t += Math.abs(term);
+      }
+      value[i * n + j] = s;
+      mag[i * n + j] = t;
+    }
+  }
+  return { value, mag };
+}
+
+/**
+ * torch.optim.Adam, amsgrad off (the algorithm in its documentation), in float64; `mag`
+ * tracks the size of each quantity's terms for the tolerance.
+ */
+class RefAdam {
+  readonly p: Float64Array;
+  readonly m: Float64Array;
+  readonly v: Float64Array;
+  readonly pMag: Float64Array;
+  readonly mMag: Float64Array;
+  readonly vMag: Float64Array;
+
+  constructor(p0: ArrayLike<number>) {
+    this.p = Float64Array.from(p0);
+    this.m = new Float64Array(p0.length);
+    this.v = new Float64Array(p0.length);
+    this.pMag = this.p.map(Math.abs);
+    this.mMag = new Float64Array(p0.length);
+    this.vMag = new Float64Array(p0.length);
+  }
+
+  step(grad: ArrayLike<number>, h: AdamStep): void {
+    const bc1 = 1 - h.beta1 ** h.step;
+    const bc2 = 1 - h.beta2 ** h.step;
+    for (let i = 0; i < this.p.length; i++) {
+      const g = grad[i]! + h.weightDecay * this.p[i]!;
+      const gMag = Math.abs(grad[i]!) + h.weightDecay * Math.abs(this.p[i]!);
+      this.m[i] = h.beta1 * this.m[i]! + (1 - h.beta1) * g;
+      this.mMag[i] = h.beta1 * this.mMag[i]! + (1 - h.beta1) * gMag;
+      this.v[i] = h.beta2 * this.v[i]! + (1 - h.beta2) * g * g;
+      this.vMag[i] = h.beta2 * this.vMag[i]! + (1 - h.beta2) * gMag * gMag;
+      const denom = Math.sqrt(this.v[i]!) / Math.sqrt(bc2) + h.eps;
+      this.p[i] = this.p[i]! - (h.lr / bc1) * (this.m[i]! / denom);
+      this.pMag[i] = this.pMag[i]! + (h.lr / bc1) * (this.mMag[i]! / denom);
+    }
+  }
+}
+
+/** torch.optim.SGD (the algorithm in its documentation), in float64, with term sizes. */
+class RefSgd {
+  readonly p: Float64Array;
+  readonly buf: Float64Array;
+  readonly pMag: Float64Array;
+  readonly bufMag: Float64Array;
+
+  constructor(p0: ArrayLike<number>) {
+    this.p = Float64Array.from(p0);
+    this.buf = new Float64Array(p0.length);
+    this.pMag = this.p.map(Math.abs);
+    this.bufMag = new Float64Array(p0.length);
+  }
+
+  step(grad: ArrayLike<number>, h: SgdStep): void {
+    for (let i = 0; i < this.p.length; i++) {
+      let d = grad[i]! + h.weightDecay * this.p[i]!;
+      let dMag = Math.abs(grad[i]!) + h.weightDecay * Math.abs(this.p[i]!);
+      if (h.momentum !== 0) {
+        if (h.first) {
+          this.buf[i] = d;
+          this.bufMag[i] = dMag;
+        } else {
+          this.buf[i] = h.momentum * this.buf[i]! + (1 - h.dampening) * d;
+          this.bufMag[i] = h.momentum * this.bufMag[i]! + (1 - h.dampening) * dMag;
+        }
+        if (h.nesterov) {
+          d = d + h.momentum * this.buf[i]!;
+          dMag = dMag + h.momentum * this.bufMag[i]!;
+        } else {
+          d = this.buf[i]!;
+          dMag = this.bufMag[i]!;
+        }
+      }
+      this.p[i] = this.p[i]! - h.lr * d;
+      this.pMag[i] = this.pMag[i]! + h.lr * dMag;
+    }
+  }
+}
+
+/** Σ|terms| of each activation's derivative, written through its output y. */
+const DERIVATIVE_TERMS: Record<ActivationName, (y: number) => number> = {
+  tanh: (y) => 1 + y * y, // 1 − y²
+  sigmoid: (y) => Math.abs(y) + y * y, // y − y²
+  relu: () => 1,
+  linear: () => 1,
+};
+
+// ---------------------------------------------------------------------------------
+// The suite
+
+/** [m, k, n]: op(a) is m×k, op(b) is k×n. */
+const MATMUL_SIZES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 784, 30], // a one-row batch
+  [1, 30, 784],
+  [2, 3, 4],
+  [5, 1, 9], // k = 1
+  [13, 9, 1], // n = 1
+  [3, 0, 4], // k = 0: the result is beta · out
+  [0, 5, 3], // an empty batch
+  [7, 13, 5],
+  [17, 31, 23],
+  [33, 17, 65],
+  [31, 33, 63],
+  [96, 784, 30], // MNIST's last partial batch
+  [256, 784, 30], // MNIST-like
+];
+
+const TRANSPOSES: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+const label = (transA: boolean, transB: boolean): string => `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+
+/** Inputs stored so that op(a) is m×k and op(b) is k×n. */
+function matmulOperands(mem: Memory, m: number, k: number, n: number, transA: boolean, transB: boolean, value: () => number) {
+  const a = transA ? mem.matrix(k, m, value) : mem.matrix(m, k, value);
+  const b = transB ? mem.matrix(n, k, value) : mem.matrix(k, n, value);
+  return { a, b };
+}
+
+for (const candidate of BACKENDS) {
+  if ('unavailable' in candidate) {
+    describe(candidate.name, { skip: candidate.unavailable }, () => {});
+    continue;
+  }
+  const backend: Backend = candidate;
+
+  describe(backend.name, () => {
+    describe('matmul', () => {
+      for (const [m, k, n] of MATMUL_SIZES) {
+        for (const [transA, transB] of TRANSPOSES) {
+          for (const beta of [0, 1] as const) {
+            test(`${m}x${k}x${n} ${label(transA, transB)} beta ${beta}`, () => {
+              const rng = new Rng(m * 1_000_003 + k * 1009 + n * 17 + (transA ? 2 : 0) + (transB ? 1 : 0));
+              const mem = new Memory();
+              const { a, b } = matmulOperands(mem, m, k, n, transA, transB, () => rng.uniform(-1, 1));
+              // With beta 0 the old contents must not leak into the result, not even a NaN.
+              const out = mem.matrix(m, n, () => (beta === 0 ? NaN : rng.uniform(-1, 1)));
+              const aBefore = copy(a.data);
+              const bBefore = copy(b.data);
+              const ref = refMatmul(a, transA, b, transB, out.data, beta);
+              backend.matmul(a, transA, b, transB, out, beta);
+              assertClose('out', out.data, ref.value, ref.mag);
+              assert.deepEqual(copy(a.data), aBefore, 'a was modified');
+              assert.deepEqual(copy(b.data), bBefore, 'b was modified');
+              mem.assertGuardsIntact();
+            });
+          }
+        }
+      }
+
+      for (const [m, k, n] of [[1, 1, 1], [7, 13, 5], [33, 17, 65], [64, 100, 30]] as const) {
+        for (const [transA, transB] of TRANSPOSES) {
+          test(`exact on small integers: ${m}x${k}x${n} ${label(transA, transB)} beta 1`, () => {
+            const rng = new Rng(m + k + n);
+            const mem = new Memory();
+            const { a, b } = matmulOperands(mem, m, k, n, transA, transB, () => rng.int(17) - 8);
+            const out = mem.matrix(m, n, () => rng.int(201) - 100);
+            const ref = refMatmul(a, transA, b, transB, out.data, 1);
+            backend.matmul(a, transA, b, transB, out, 1);
+            assert.deepEqual(copy(out.data), copy(ref.value));
+          });
+        }
+      }
+
+      test('the same matrix as both operands (a·aᵀ and aᵀ·a)', () => {
+        const rng = new Rng(5);
+        const mem = new Memory();
+        const a = mem.matrix(9, 14, () => rng.uniform(-1, 1));
+        for (const [transA, transB, size] of [[false, true, 9], [true, false, 14]] as const) {
+          const out = mem.matrix(size, size);
+          const ref = refMatmul(a, transA, a, transB, out.data, 0);
+          backend.matmul(a, transA, a, transB, out, 0);
+          assertClose(`out ${label(transA, transB)}`, out.data, ref.value, ref.mag);
+        }
+      });
+
+      for (const [transA, transB] of TRANSPOSES) {
+        test(`NaN and Inf propagate as in BLAS, zero multipliers included: ${label(transA, transB)}`, () => {
+          const m = 9;
+          const k = 11;
+          const n = 7;
+          const rng = new Rng(77);
+          const mem = new Memory();
+          const { a, b } = matmulOperands(mem, m, k, n, transA, transB, () => rng.uniform(-1, 1));
+          const setA = (i: number, p: number, x: number): void => {
+            a.data[transA ? p * m + i : i * k + p] = x;
+          };
+          const setB = (p: number, j: number, x: number): void => {
+            b.data[transB ? j * k + p : p * n + j] = x;
+          };
+          setA(1, 4, NaN); // row 1 of the result: all NaN
+          setB(2, 3, NaN); // column 3: all NaN
+          setA(7, 0, -Infinity); // row 7: ±Inf, or NaN where it meets the NaN or an infinity in b
+          for (let p = 0; p < k; p++) setA(3, p, 0); // row 3 is zero, so 0·Inf at column 2 is NaN
+          setB(6, 2, Infinity); // column 2: ±Inf elsewhere
+          setB(8, 5, Infinity); // column 5: +Inf meets −Inf in row 6 below, giving NaN
+          setB(9, 5, -Infinity);
+          setA(6, 8, 1);
+          setA(6, 9, 1);
+          const out = mem.matrix(m, n, () => rng.uniform(-1, 1));
+          out.data[4 * n + 0] = NaN; // beta 1 keeps a NaN already in out
+          const ref = refMatmul(a, transA, b, transB, out.data, 1);
+          for (let j = 0; j < n; j++) assert.ok(Number.isNaN(ref.value[1 * n + j]!), 'oracle: NaN row');
+          for (let i = 0; i < m; i++) assert.ok(Number.isNaN(ref.value[i * n + 3]!), 'oracle: NaN column');
+          assert.equal(Math.abs(ref.value[7 * n + 0]!), Infinity, 'oracle: an infinite result');
+          assert.ok(Number.isNaN(ref.value[3 * n + 2]!) && Number.isNaN(ref.value[6 * n + 5]!), 'oracle: 0·Inf and Inf − Inf');
+          assert.ok(Number.isNaN(ref.value[4 * n + 0]!) && Number.isFinite(ref.value[0]!), 'oracle: old NaN kept, others finite');
+          backend.matmul(a, transA, b, transB, out, 1);
+          assertClose('out', out.data, ref.value, ref.mag);
+        });
+      }
+
+      test('1x1 by hand: 0·Inf = NaN, 0·NaN = NaN, beta 0 discards an old NaN', () => {
+        const m = (x: number): Matrix => ({ rows: 1, cols: 1, data: Float32Array.of(x) });
+        const run = (a: number, b: number, old: number, beta: 0 | 1): number => {
+          const out = m(old);
+          backend.matmul(m(a), false, m(b), false, out, beta);
+          return out.data[0]!;
+        };
+        assert.ok(Number.isNaN(run(0, Infinity, 0, 0)));
+        assert.ok(Number.isNaN(run(0, NaN, 0, 0)));
+        assert.equal(run(2, 3, NaN, 0), 6);
+        assert.ok(Number.isNaN(run(2, 3, NaN, 1)));
+        assert.equal(run(2, 3, 1, 1), 7);
+      });
+    });
+
+    describe('biasActivation', () => {
+      for (const act of ACTIVATIONS) {
+        for (const [rows, cols] of [[0, 5], [1, 1], [1, 30], [3, 7], [17, 33], [256, 30]] as const) {
+          test(`${act} ${rows}x${cols}`, () => {
+            const rng = new Rng(rows * 100 + cols);
+            const mem = new Memory();
+            const out = mem.matrix(rows, cols, () => mixed(rng));
+            const bias = mem.f32(cols, () => mixed(rng));
+            const f = ACTIVATION_TABLE[act].f;
+            const ref = new Float64Array(rows * cols);
+            const mag = new Float64Array(rows * cols);
+            for (let i = 0; i < rows; i++) {
+              for (let j = 0; j < cols; j++) {
+                const o = out.data[i * cols + j]!;
+                const x = o + bias[j]!;
+                ref[i * cols + j] = f(x);
+                // Rounding x moves f(x) by at most |f'| ≤ 1 times it, plus f's own rounding.
+                mag[i * cols + j] = Math.abs(o) + Math.abs(bias[j]!) + Math.abs(ref[i * cols + j]!);
+              }
+            }
+            const biasBefore = copy(bias);
+            backend.biasActivation(out, bias, act);
+            assertClose('out', out.data, ref, mag);
+            assert.deepEqual(copy(bias), biasBefore, 'bias was modified');
+            mem.assertGuardsIntact();
+          });
+        }
+      }
+    });
+
+    describe('activationBackward', () => {
+      /** Outputs an activation can produce, its boundary values included. */
+      const outputs: Record<ActivationName, number[]> = {
+        tanh: [-1, 0, 1],
+        sigmoid: [0, 0.5, 1],
+        relu: [0, 0, 3],
+        linear: [0, -4, 4],
+      };
+      for (const act of ACTIVATIONS) {
+        for (const [rows, cols] of [[1, 1], [5, 9], [64, 33]] as const) {
+          test(`${act} ${rows}x${cols}`, () => {
+            const rng = new Rng(rows * 31 + cols);
+            const mem = new Memory();
+            const special = outputs[act];
+            const y = mem.matrix(rows, cols, (i) => (i < special.length ? special[i]! : ACTIVATION_TABLE[act].f(mixed(rng))));
+            const grad = mem.matrix(rows, cols, () => mixed(rng));
+            const df = ACTIVATION_TABLE[act].dfFromOutput;
+            const ref = Float64Array.from(grad.data, (g, i) => g * df(y.data[i]!));
+            const mag = Float64Array.from(grad.data, (g, i) => Math.abs(g) * DERIVATIVE_TERMS[act](y.data[i]!));
+            const yBefore = copy(y.data);
+            backend.activationBackward(grad, y, act);
+            assertClose('grad', grad.data, ref, mag);
+            assert.deepEqual(copy(y.data), yBefore, 'y was modified');
+            mem.assertGuardsIntact();
+          });
+        }
+      }
+    });
+
+    describe('sumRows', () => {
+      for (const [rows, cols] of [[0, 4], [1, 1], [1, 7], [9, 1], [17, 33], [256, 784]] as const) {
+        for (const accumulate of [false, true]) {
+          test(`${rows}x${cols} accumulate ${accumulate}`, () => {
+            const rng = new Rng(rows * 7 + cols);
+            const mem = new Memory();
+            const m = mem.matrix(rows, cols, () => mixed(rng));
+            // Without accumulate the old contents must not leak in, not even a NaN.
+            const out = mem.f32(cols, () => (accumulate ? mixed(rng) : NaN));
+            const ref = new Float64Array(cols);
+            const mag = new Float64Array(cols);
+            for (let j = 0; j < cols; j++) {
+              let s = accumulate ? out[j]! : 0;
+              let t = Math.abs(s);
+              for (let i = 0; i < rows; i++) {
+                s += m.data[i * cols + j]!;
+                t += Math.abs(m.data[i * cols + j]!);
+              }
+              ref[j] = s;
+              mag[j] = t;
+            }
+            const mBefore = copy(m.data);
+            backend.sumRows(m, out, accumulate);
+            assertClose('out', out, ref, mag);
+            assert.deepEqual(copy(m.data), mBefore, 'm was modified');
+            mem.assertGuardsIntact();
+          });
+        }
+      }
+    });
+
+    describe('loss', () => {
+      // nn.MSELoss and nn.BCELoss per element, their gradients, and BCE's gradient with
+      // respect to the logit of a sigmoid output. PyTorch clamps each log at −100 and
+      // divides BCE's gradient by max(ŷ(1−ŷ), 1e-12).
+      const mse = {
+        value: (y: number, t: number) => (y - t) ** 2,
+        valueMag: (y: number, t: number) => (Math.abs(y) + Math.abs(t)) ** 2,
+        grad: (y: number, t: number) => 2 * (y - t),
+        gradMag: (y: number, t: number) => 2 * (Math.abs(y) + Math.abs(t)),
+      };
+      const bceLogs = (y: number, t: number) => [t * Math.max(Math.log(y), -100), (1 - t) * Math.max(Math.log(1 - y), -100)] as const;
+      const bceDivisor = (y: number) => Math.max(y * (1 - y), 1e-12);
+      const bce = {
+        value: (y: number, t: number) => -(bceLogs(y, t)[0] + bceLogs(y, t)[1]),
+        valueMag: (y: number, t: number) => Math.abs(bceLogs(y, t)[0]) + Math.abs(bceLogs(y, t)[1]),
+        grad: (y: number, t: number) => (y - t) / bceDivisor(y),
+        gradMag: (y: number, t: number) => (Math.abs(y) + Math.abs(t)) / bceDivisor(y),
+      };
+      const bceLogit = { ...bce, grad: (y: number, t: number) => y - t, gradMag: (y: number, t: number) => Math.abs(y) + Math.abs(t) };
+
+      // The value sums a whole batch, so a backend must accumulate it in float64 (or
+      // pairwise): a running float32 sum over 200,000 elements drifts past REL.
+      const cases = [
+        { name: 'mse', spec: mse, wrtLogit: false, lo: -1.5, hi: 1.5, edges: [[0, 0], [1, -1], [-1, 1]] },
+        // ŷ of exactly 0 or 1 meets the log floor and the divisor's floor.
+        { name: 'bce', spec: bce, wrtLogit: false, lo: 0, hi: 1, edges: [[0, 1], [1, 0], [0, 0], [1, 1], [1e-30, 0.5]] },
+        { name: 'bce', spec: bceLogit, wrtLogit: true, lo: 0, hi: 1, edges: [[0, 1], [1, 0], [0, 0], [1, 1]] },
+      ] as const;
+
+      for (const c of cases) {
+        for (const [rows, cols] of [[1, 1], [7, 13], [256, 784]] as const) {
+          for (const gradScale of [1 / (rows * cols), 0.37]) {
+            test(`${c.name}${c.wrtLogit ? ' wrt logit' : ''} ${rows}x${cols} gradScale ${gradScale.toPrecision(3)}`, () => {
+              const rng = new Rng(rows * 3 + cols);
+              const mem = new Memory();
+              const edge = (i: number, which: 0 | 1): number | undefined => (rows * cols > 1 ? c.edges[i]?.[which] : undefined);
+              const yhat = mem.matrix(rows, cols, (i) => edge(i, 0) ?? rng.uniform(c.lo, c.hi));
+              // BCE's target is a probability: pixel intensities scaled to [0, 1].
+              const target = mem.matrix(rows, cols, (i) => edge(i, 1) ?? rng.uniform(c.lo, c.hi));
+              const grad = mem.matrix(rows, cols, () => NaN);
+              let value = 0;
+              let valueMag = 0;
+              const ref = new Float64Array(rows * cols);
+              const mag = new Float64Array(rows * cols);
+              for (let i = 0; i < rows * cols; i++) {
+                const y = yhat.data[i]!;
+                const t = target.data[i]!;
+                value += c.spec.value(y, t);
+                valueMag += c.spec.valueMag(y, t);
+                ref[i] = gradScale * c.spec.grad(y, t);
+                mag[i] = gradScale * c.spec.gradMag(y, t);
+              }
+              const yBefore = copy(yhat.data);
+              const tBefore = copy(target.data);
+              const got = backend.loss(c.name, yhat, target, grad, gradScale, c.wrtLogit);
+              assertCloseScalar('loss', got, value, valueMag);
+              assertClose('grad', grad.data, ref, mag);
+              assert.deepEqual(copy(yhat.data), yBefore, 'yhat was modified');
+              assert.deepEqual(copy(target.data), tBefore, 'target was modified');
+              // Without a gradient buffer the value is the same.
+              assertCloseScalar('loss without grad', backend.loss(c.name, yhat, target, null, 0, false), value, valueMag);
+              mem.assertGuardsIntact();
+            });
+          }
+        }
+      }
+
+      test('bce by hand: a saturated wrong output costs 100, not Inf', () => {
+        const m = (...x: number[]): Matrix => ({ rows: 1, cols: x.length, data: Float32Array.from(x) });
+        assertCloseScalar('loss', backend.loss('bce', m(0, 1), m(1, 0), null, 0, false), 200, 200);
+        assertCloseScalar('loss', backend.loss('bce', m(0.5), m(1), null, 0, false), Math.LN2, 1);
+      });
+    });
+
+    describe('adam', () => {
+      const configs: { name: string; h: Omit<AdamStep, 'step'>; size: number }[] = [
+        { name: "PyTorch's defaults", h: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, size: 1000 },
+        { name: 'weight decay, other betas and eps', h: { lr: 0.05, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.01 }, size: 257 },
+        { name: 'beta1 0 (RMSProp-like), one weight', h: { lr: 0.1, beta1: 0, beta2: 0.9, eps: 1e-8, weightDecay: 0.1 }, size: 1 },
+        { name: 'no weights', h: { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, size: 0 },
+      ];
+      for (const { name, h, size } of configs) {
+        test(`${name}: five steps against PyTorch's formulas`, () => {
+          const rng = new Rng(size + 11);
+          const mem = new Memory();
+          const param = mem.f32(size, () => rng.uniform(-1, 1));
+          const grad = mem.f32(size);
+          const m = mem.f32(size);
+          const v = mem.f32(size);
+          const ref = new RefAdam(param);
+          for (let step = 1; step <= 5; step++) {
+            for (let i = 0; i < size; i++) grad[i] = mixed(rng);
+            const hs: AdamStep = { ...h, step };
+            const gradBefore = copy(grad);
+            assert.equal(backend.adam(param, grad, m, v, hs), true, 'finite update reported as non-finite');
+            ref.step(grad, hs);
+            assertClose(`step ${step} m`, m, ref.m, ref.mMag);
+            assertClose(`step ${step} v`, v, ref.v, ref.vMag);
+            assertClose(`step ${step} param`, param, ref.p, ref.pMag);
+            assert.deepEqual(copy(grad), gradBefore, 'grad was modified');
+          }
+          mem.assertGuardsIntact();
+        });
+      }
+
+      const h: AdamStep = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
+      const nonFinite: [string, number, number, number][] = [
+        ['a NaN gradient', 1, NaN, 1e-3],
+        ['an infinite gradient', 1, Infinity, 1e-3],
+        ['a weight that is already NaN', NaN, 0.1, 1e-3],
+        ['a weight that overflows float32 when stored', 3.4e38, -1, 1e38],
+      ];
+      for (const [what, p, g, lr] of nonFinite) {
+        test(`reports ${what} as non-finite`, () => {
+          const param = Float32Array.of(0.5, p, -0.5);
+          const ok = backend.adam(param, Float32Array.of(0.1, g, 0.1), new Float32Array(3), new Float32Array(3), { ...h, lr });
+          assert.equal(ok, false);
+          assert.ok(!Number.isFinite(param[1]!));
+        });
+      }
+    });
+
+    describe('sgd', () => {
+      const configs: { name: string; h: Omit<SgdStep, 'first'> }[] = [
+        { name: 'plain', h: { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 } },
+        { name: 'weight decay', h: { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.01 } },
+        { name: 'momentum', h: { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 } },
+        { name: 'momentum with dampening', h: { lr: 0.05, momentum: 0.9, dampening: 0.5, nesterov: false, weightDecay: 0 } },
+        { name: 'nesterov', h: { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0 } },
+        { name: 'nesterov with weight decay', h: { lr: 0.05, momentum: 0.8, dampening: 0, nesterov: true, weightDecay: 0.05 } },
+      ];
+      for (const { name, h } of configs) {
+        for (const size of [1, 300]) {
+          test(`${name}, ${size} weights: four steps against PyTorch's formulas`, () => {
+            const rng = new Rng(size * 13 + name.length);
+            const mem = new Memory();
+            const param = mem.f32(size, () => rng.uniform(-1, 1));
+            const grad = mem.f32(size);
+            const velocity = mem.f32(size, () => (h.momentum !== 0 ? NaN : 0)); // the first step must not read it
+            const ref = new RefSgd(param);
+            for (let step = 1; step <= 4; step++) {
+              for (let i = 0; i < size; i++) grad[i] = mixed(rng);
+              const hs: SgdStep = { ...h, first: step === 1 };
+              const gradBefore = copy(grad);
+              assert.equal(backend.sgd(param, grad, velocity, hs), true, 'finite update reported as non-finite');
+              ref.step(grad, hs);
+              if (h.momentum !== 0) assertClose(`step ${step} velocity`, velocity, ref.buf, ref.bufMag);
+              assertClose(`step ${step} param`, param, ref.p, ref.pMag);
+              assert.deepEqual(copy(grad), gradBefore, 'grad was modified');
+            }
+            mem.assertGuardsIntact();
+          });
+        }
+      }
+
+      const h: SgdStep = { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, first: true };
+      const nonFinite: [string, number, number, number][] = [
+        ['a NaN gradient', 1, NaN, 0.1],
+        ['an infinite gradient', 1, -Infinity, 0.1],
+        ['a weight that is already NaN', NaN, 0.1, 0.1],
+        ['a weight that overflows float32 when stored', 3.4e38, -1e38, 1],
+      ];
+      for (const [what, p, g, lr] of nonFinite) {
+        test(`reports ${what} as non-finite`, () => {
+          const param = Float32Array.of(0.5, p, -0.5);
+          const ok = backend.sgd(param, Float32Array.of(0.1, g, 0.1), new Float32Array(3), { ...h, lr });
+          assert.equal(ok, false);
+          assert.ok(!Number.isFinite(param[1]!));
+        });
+      }
+    });
+  });
+}
