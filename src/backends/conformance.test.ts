@@ -38,8 +38,7 @@ async function optionalBackend(name: string, load: () => Backend | Promise<Backe
 
 const BACKENDS: Candidate[] = [
   new JsBackend(),
-  // A native backend joins as, e.g.:
-  // await optionalBackend('native', async () => (await import('./native/index.js')).createNativeBackend()),
+  await optionalBackend('native', async () => new (await import('./native/index.js')).NativeBackend()),
 ];
 
 const REL = 1e-5;
@@ -623,6 +622,47 @@ for (const candidate of BACKENDS) {
           const ok = backend.sgd(param, Float32Array.of(0.1, g, 0.1), new Float32Array(3), { ...h, lr });
           assert.equal(ok, false);
           assert.ok(!Number.isFinite(param[1]!));
+        });
+      }
+    });
+
+    describe('gatherRows', () => {
+      for (const [rows, cols, count] of [[1, 1, 1], [10, 7, 4], [300, 784, 256], [5, 3, 0]] as const) {
+        test(`${count} of ${rows} rows of ${cols}`, () => {
+          const rng = new Rng(rows + cols);
+          const mem = new Memory();
+          const src = mem.matrix(rows, cols, () => rng.uniform(-1, 1));
+          const order = rng.permutation(rows);
+          const start = rows > count ? 1 : 0;
+          const out = mem.matrix(count, cols);
+          backend.gatherRows(src, order, start, count, out);
+          for (let r = 0; r < count; r++) {
+            const i = order[start + r]!;
+            assert.deepEqual(copy(out.data.subarray(r * cols, (r + 1) * cols)), copy(src.data.subarray(i * cols, (i + 1) * cols)));
+          }
+          mem.assertGuardsIntact();
+        });
+      }
+    });
+
+    describe('dropout', () => {
+      for (const [p, scale, seed] of [[0.5, 2, 1], [0.2, 1.25, 77], [0.9, 1, 4294967295], [0, 1, 3]] as const) {
+        test(`p ${p}, scale ${scale}, seed ${seed}: the mask of Rng(seed), exactly`, () => {
+          const mem = new Memory();
+          const x = mem.matrix(64, 33, (i) => Math.sin(i) + 0.1);
+          const out = mem.matrix(64, 33);
+          backend.dropout(x, out, p, scale, seed);
+          const rng = new Rng(seed);
+          let dropped = 0;
+          for (let i = 0; i < x.data.length; i++) {
+            const drop = rng.random() < p;
+            dropped += drop ? 1 : 0;
+            assert.equal(out.data[i], drop ? 0 : Math.fround(x.data[i]! * scale), `element ${i}`);
+          }
+          // The drop rate is p within a few standard deviations of a binomial.
+          const n = x.data.length;
+          assert.ok(Math.abs(dropped / n - p) <= 4 * Math.sqrt((p * (1 - p)) / n) + 1e-9, `drop rate ${dropped / n}`);
+          mem.assertGuardsIntact();
         });
       }
     });

@@ -1,23 +1,33 @@
 import type { Backend } from '../core/backend.js';
+import { BackendError } from '../core/errors.js';
 import { check } from '../core/validate.js';
 import { JsBackend } from './js/index.js';
+import { NativeBackend } from './native/index.js';
 
-export const BACKEND_CHOICES = ['auto', 'js'] as const;
+export const BACKEND_CHOICES = ['auto', 'native', 'js'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface ResolvedBackend {
   backend: Backend;
-  /** A one-line notice for the user when `auto` fell back, or null. */
+  /** A one-line notice for the user when `auto` fell back to js, or null. */
   notice: string | null;
 }
 
 /**
- * Picks a backend by name. `auto` takes the fastest one that loaded; today that is the
- * js reference backend, and the native one slots in here without touching model code.
+ * Picks a backend by name. `auto` is native when the addon loads, otherwise js with a
+ * one-line notice saying why. `native` insists: a missing addon is a BackendError that
+ * names where it looked and the command that rebuilds it.
  */
-export function resolveBackend(choice: string = 'auto'): ResolvedBackend {
+export function resolveBackend(choice: string = 'auto', opts: { threads?: number } = {}): ResolvedBackend {
   check('backend', choice, { kind: 'oneOf', choices: BACKEND_CHOICES });
-  return { backend: new JsBackend(), notice: null };
+  if (choice === 'js') return { backend: new JsBackend(), notice: null };
+  if (choice === 'native') return { backend: new NativeBackend(opts), notice: null };
+  try {
+    return { backend: new NativeBackend(opts), notice: null };
+  } catch (err) {
+    if (!(err instanceof BackendError)) throw err;
+    return { backend: new JsBackend(), notice: `using the js backend: ${err.message}` };
+  }
 }
 
-export { JsBackend };
+export { JsBackend, NativeBackend };

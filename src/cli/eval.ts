@@ -20,7 +20,7 @@ export function registerEval(program: Command): void {
     .option('--data <source>', '"mnist" (its test set) or a CSV of rows (default: what the model was trained on, if MNIST)')
     .option('--limit <n>', 'evaluate only the first N rows')
     .option('--json', 'print JSON')
-    .option('--backend <name>', 'auto|js', 'auto')
+    .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: EvalFlags) => {
       const loaded = loadModelFlag(f.model, f.backend);
       const data = evalData(loaded, f.data, f.limit);

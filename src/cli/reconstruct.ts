@@ -33,7 +33,7 @@ export function registerReconstruct(program: Command): void {
     .requiredOption('--out <png>', 'the picture to write')
     .option('--count <n>', 'how many digits', '10')
     .option('--data <source>', '"mnist" or a CSV of rows (default: what the model was trained on, if MNIST)')
-    .option('--backend <name>', 'auto|js', 'auto')
+    .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: ReconstructFlags) => {
       const count = intFlag('--count', f.count);
       checkFileOutput('--out', f.out, '.png');

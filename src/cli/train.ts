@@ -79,7 +79,7 @@ export function registerTrain(program: Command): void {
     .option('--optimizer <name>', OPTIMIZERS.join('|'), 'adam')
     .option('--momentum <x>', "SGD's momentum", '0.9')
     .option('--seed <n>', 'seed for initialisation and shuffling', '0')
-    .option('--backend <name>', 'auto|js', 'auto')
+    .option('--backend <name>', 'auto|native|js', 'auto')
     .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
     .option('--force', 'replace a model already in --out')
     .action((f: TrainFlags) => trainCommand(f));

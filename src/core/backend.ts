@@ -58,6 +58,16 @@ export interface Backend {
    */
   loss(name: LossName, yhat: Matrix, target: Matrix, grad: Matrix | null, gradScale: number, wrtLogit: boolean): number;
 
+  /** out[r] = src[indices[start + r]] for r < count: a mini-batch gathered from the data set. */
+  gatherRows(src: Matrix, indices: Uint32Array, start: number, count: number, out: Matrix): void;
+
+  /**
+   * Drop-out corruption: out[i] = 0 where u_i < p, else x[i]·scale, with u_i the uniforms of
+   * `new Rng(seed)` in order (xoshiro128**). With scale 1/(1−p) this is nn.Dropout in training
+   * mode. Every backend draws the same stream, so the same seed gives the same mask everywhere.
+   */
+  dropout(x: Matrix, out: Matrix, p: number, scale: number, seed: number): void;
+
   /** One Adam update of param in place (m and v are its moments). Returns false if a value became NaN or Inf. */
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamStep): boolean;
 

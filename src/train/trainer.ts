@@ -1,6 +1,6 @@
 import type { LossName } from '../core/backend.js';
 import { DivergenceError, ValidationError, expected } from '../core/errors.js';
-import { gatherRows, matrix, type Matrix } from '../core/matrix.js';
+import { matrix, topRows, type Matrix } from '../core/matrix.js';
 import type { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
@@ -88,7 +88,8 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
     for (let b = 0; b < batches; b++) {
       const start = b * batchSize;
       const count = Math.min(batchSize, n - start);
-      const x = gatherRows(train, order, start, count, batchBuf);
+      const x = topRows(batchBuf, count);
+      model.backend.gatherRows(train, order, start, count, x);
       const loss = trainStep(model, opts.optimizer, x, x, opts.loss, epoch, b + 1);
       lossSum += loss * count;
       cb.onBatchEnd?.({ epoch, batch: b + 1, batches, loss });

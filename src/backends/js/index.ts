@@ -2,6 +2,8 @@ import type { ActivationName, AdamStep, Backend, LossName, SgdStep } from '../..
 import type { Matrix } from '../../core/matrix.js';
 import { ACTIVATION_TABLE } from '../../nn/activations.js';
 import { LOSS_TABLE } from '../../nn/losses.js';
+import { gatherRows } from '../../core/matrix.js';
+import { Rng } from '../../core/rng.js';
 
 /**
  * The reference backend: plain TypeScript over Float32Array. It is written to be read
@@ -71,6 +73,20 @@ export class JsBackend implements Backend {
       for (let i = 0; i < len; i++) g[i] = gradScale * d(y[i]!, t[i]!);
     }
     return sum;
+  }
+
+  gatherRows(src: Matrix, indices: Uint32Array, start: number, count: number, out: Matrix): void {
+    gatherRows(src, indices, start, count, out);
+  }
+
+  dropout(x: Matrix, out: Matrix, p: number, scale: number, seed: number): void {
+    const rng = new Rng(seed);
+    // u < p with u uniform on [0, 1) in steps of 2^-32, compared exactly as integers.
+    const threshold = p * 4294967296;
+    const xs = x.data;
+    const o = out.data;
+    const len = x.rows * x.cols;
+    for (let i = 0; i < len; i++) o[i] = rng.nextUint32() < threshold ? 0 : xs[i]! * scale;
   }
 
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamStep): boolean {

@@ -1,0 +1,237 @@
+#include "kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#ifdef AEKIT_ACCELERATE
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+extern "C" {
+// OpenBLAS extensions (declared in its cblas.h too; repeated so a plain CBLAS header also works).
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+#endif
+
+// glibc 2.35+ ships vector variants of tanhf, expf and logf (libmvec). Declaring them as SIMD
+// functions lets the compiler call 8 lanes at a time without -ffast-math, which would also
+// remove the NaN/Inf checks training relies on.
+#if defined(__x86_64__) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+extern "C" {
+__attribute__((__simd__("notinbranch"))) float tanhf(float);
+__attribute__((__simd__("notinbranch"))) float expf(float);
+__attribute__((__simd__("notinbranch"))) float logf(float);
+}
+#define AEK_SIMD _Pragma("omp simd")
+#else
+#define AEK_SIMD
+#endif
+// Lets the compiler keep several partial sums for one reduction (a reassociation it may not do on its own).
+#define AEK_PRAGMA(x) _Pragma(#x)
+#define AEK_SIMD_REDUCE(var) AEK_PRAGMA(omp simd reduction(+ : var))
+
+namespace aek {
+
+void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    // BLAS leaves C·beta; make the k = 0 case explicit for every implementation.
+    for (size_t i = 0; i < (size_t)m * n; i++) C[i] = beta == 0.0f ? 0.0f : C[i];
+    return;
+  }
+  const int lda = transA ? m : k;
+  const int ldb = transB ? k : n;
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, A,
+              lda, B, ldb, beta, C, n);
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void bias_activation(float* out, int rows, int cols, const float* bias, int act) {
+  for (int i = 0; i < rows; i++) {
+    float* __restrict row = out + (size_t)i * cols;
+    switch (act) {
+      case ACT_TANH:
+        AEK_SIMD for (int j = 0; j < cols; j++) row[j] = tanhf(row[j] + bias[j]);
+        break;
+      case ACT_SIGMOID:
+        AEK_SIMD for (int j = 0; j < cols; j++) row[j] = sigmoidf(row[j] + bias[j]);
+        break;
+      case ACT_RELU:
+        for (int j = 0; j < cols; j++) row[j] = std::max(row[j] + bias[j], 0.0f);
+        break;
+      default:
+        for (int j = 0; j < cols; j++) row[j] = row[j] + bias[j];
+    }
+  }
+}
+
+void activation_backward(float* __restrict grad, const float* __restrict y, size_t n, int act) {
+  switch (act) {
+    case ACT_TANH:
+      for (size_t i = 0; i < n; i++) grad[i] *= 1.0f - y[i] * y[i];
+      break;
+    case ACT_SIGMOID:
+      for (size_t i = 0; i < n; i++) grad[i] *= y[i] * (1.0f - y[i]);
+      break;
+    case ACT_RELU:
+      for (size_t i = 0; i < n; i++) grad[i] = y[i] > 0.0f ? grad[i] : 0.0f;
+      break;
+    default:
+      break;
+  }
+}
+
+void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate) {
+  // Double accumulators, as the reference backend uses, so a 60000-row sum stays accurate.
+  std::vector<double> acc(cols, 0.0);
+  for (int i = 0; i < rows; i++) {
+    const float* row = m + (size_t)i * cols;
+    for (int j = 0; j < cols; j++) acc[j] += row[j];
+  }
+  for (int j = 0; j < cols; j++) out[j] = (float)((accumulate ? (double)out[j] : 0.0) + acc[j]);
+}
+
+double loss(int kind, const float* __restrict y, const float* __restrict t, size_t n, float* __restrict grad,
+            double scale, bool wrtLogit) {
+  double sum = 0.0;
+  const float s = (float)scale;
+  if (kind == LOSS_MSE) {
+    // Blocks of 512 are summed in float, 8 lanes wide, and the block sums in double: as
+    // accurate as a double loop over a batch, at the speed of a float one.
+    constexpr size_t BLOCK = 512;
+    for (size_t start = 0; start < n; start += BLOCK) {
+      const size_t end = std::min(n, start + BLOCK);
+      float part = 0.0f;
+      if (grad) {
+        AEK_SIMD_REDUCE(part) for (size_t i = start; i < end; i++) {
+          const float d = y[i] - t[i];
+          grad[i] = s * 2.0f * d;
+          part += d * d;
+        }
+      } else {
+        AEK_SIMD_REDUCE(part) for (size_t i = start; i < end; i++) {
+          const float d = y[i] - t[i];
+          part += d * d;
+        }
+      }
+      sum += part;
+    }
+    return sum;
+  }
+  // BCE as nn.BCELoss: logs floored at -100, the gradient's denominator at 1e-12.
+  for (size_t i = 0; i < n; i++) {
+    const double a = std::max((double)logf(y[i]), -100.0);
+    const double b = std::max((double)logf(1.0f - y[i]), -100.0);
+    sum -= (double)t[i] * a + (1.0 - (double)t[i]) * b;
+  }
+  if (grad) {
+    if (wrtLogit) {
+      for (size_t i = 0; i < n; i++) grad[i] = s * (y[i] - t[i]);
+    } else {
+      for (size_t i = 0; i < n; i++) grad[i] = (float)(scale * ((double)y[i] - t[i]) / std::max((double)y[i] * (1.0 - y[i]), 1e-12));
+    }
+  }
+  return sum;
+}
+
+void gather_rows(const float* src, int cols, const uint32_t* indices, size_t start, size_t count, float* out) {
+  for (size_t r = 0; r < count; r++) {
+    std::memcpy(out + r * cols, src + (size_t)indices[start + r] * cols, sizeof(float) * cols);
+  }
+}
+
+namespace {
+// The library's Rng (src/core/rng.ts): xoshiro128** seeded through splitmix32. Kept
+// bit-identical so a seed gives the same corruption on every backend.
+struct Xoshiro128 {
+  uint32_t s0, s1, s2, s3;
+  explicit Xoshiro128(uint32_t seed) {
+    uint32_t x = seed;
+    auto next = [&x]() {
+      x += 0x9e3779b9u;
+      uint32_t z = x;
+      z = (z ^ (z >> 16)) * 0x85ebca6bu;
+      z = (z ^ (z >> 13)) * 0xc2b2ae35u;
+      return z ^ (z >> 16);
+    };
+    s0 = next();
+    s1 = next();
+    s2 = next();
+    s3 = next();
+  }
+  static uint32_t rotl(uint32_t v, int k) { return (v << k) | (v >> (32 - k)); }
+  uint32_t operator()() {
+    const uint32_t result = rotl(s1 * 5u, 7) * 9u;
+    const uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return result;
+  }
+};
+}  // namespace
+
+void dropout(const float* x, float* out, size_t n, double p, double scale, uint32_t seed) {
+  Xoshiro128 rng(seed);
+  const double threshold = p * 4294967296.0;
+  for (size_t i = 0; i < n; i++) {
+    // As the reference computes it: the product in double, rounded once to float.
+    out[i] = (double)rng() < threshold ? 0.0f : (float)((double)x[i] * scale);
+  }
+}
+
+bool adam(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, size_t n, double lr,
+          double beta1, double beta2, double eps, double weightDecay, double step) {
+  // 1 - beta in double first: (1.0f - 0.999f) is off by 1e-5 relative, which a float32 update would keep.
+  const float b1 = (float)beta1, b2 = (float)beta2, wd = (float)weightDecay, e = (float)eps;
+  const float c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2);
+  const float stepSize = (float)(lr / (1.0 - std::pow(beta1, step)));
+  const float invBc2Sqrt = (float)(1.0 / std::sqrt(1.0 - std::pow(beta2, step)));
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    const float gi = g[i] + wd * p[i];
+    const float mi = m[i] = b1 * m[i] + c1 * gi;
+    const float vi = v[i] = b2 * v[i] + c2 * gi * gi;
+    const float pi = p[i] = p[i] - stepSize * mi / (std::sqrt(vi) * invBc2Sqrt + e);
+    bad |= !std::isfinite(pi);
+  }
+  return !bad;
+}
+
+bool sgd(float* __restrict p, const float* __restrict g, float* __restrict buf, size_t n, double lr, double momentum,
+         double dampening, bool nesterov, double weightDecay, bool first) {
+  const float mu = (float)momentum, keep = (float)(1.0 - dampening), wd = (float)weightDecay, l = (float)lr;
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i] + wd * p[i];
+    if (mu != 0.0f) {
+      const float b = buf[i] = first ? gi : mu * buf[i] + keep * gi;
+      gi = nesterov ? gi + mu * b : b;
+    }
+    const float pi = p[i] = p[i] - l * gi;
+    bad |= !std::isfinite(pi);
+  }
+  return !bad;
+}
+
+#ifdef AEKIT_ACCELERATE
+void set_blas_threads(int) {}
+int blas_threads() { return 0; }
+const char* blas_name() { return "Accelerate"; }
+#else
+void set_blas_threads(int n) {
+  if (n > 0) openblas_set_num_threads(n);
+}
+int blas_threads() { return openblas_get_num_threads(); }
+const char* blas_name() { return openblas_get_config(); }
+#endif
+
+}  // namespace aek
