@@ -5,6 +5,8 @@
                                           nn.Module with load_state_dict, print its test MSE
   train --hidden D [--epochs N] [--seed S] run the notebook's training loop, print per-epoch
                                           losses and the final test MSE
+  bench --hidden D [--dropout P] [--epochs N] [--threads T]
+                                          time the notebook's loop: seconds per epoch, peak RSS
 
 Output is one JSON object on stdout. Needs only torch (Debian's python3-torch); the
 safetensors file and the MNIST IDX files are parsed here with the standard library.
@@ -130,6 +132,35 @@ def cmd_train(args):
     print(json.dumps({'epochs': epochs, 'testMse': epochs[-1]['testLoss'], 'threads': torch.get_num_threads()}))
 
 
+def cmd_bench(args):
+    import resource
+    # Threads are fixed before any work: the same count for the whole process.
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    s = {'kind': 'symmetric', 'min': 0, 'max': 255}
+    train = scaled(read_idx_images(os.path.join(mnist_dir(args.mnist), 'train-images-idx3-ubyte')), s)
+    model = Autoencoder([784, args.hidden])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True)
+    do = nn.Dropout(args.dropout) if args.dropout > 0 else None
+    seconds = []
+    loss = None
+    for _ in range(args.epochs):
+        t0 = time.perf_counter()
+        for img in loader:
+            # The notebook's denoising step: a dropout mask applied to a tensor of ones.
+            inp = img * do(torch.ones(img.shape)) if do else img
+            loss = nn.functional.mse_loss(model(inp), img)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        seconds.append(time.perf_counter() - t0)
+    print(json.dumps({'peer': 'pytorch', 'torch': torch.__version__, 'threads': torch.get_num_threads(),
+                      'hidden': args.hidden, 'dropout': args.dropout, 'epochSeconds': seconds,
+                      'secondsPerEpoch': min(seconds), 'samplesPerSecond': train.shape[0] / min(seconds),
+                      'lastLoss': loss.item(), 'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -145,8 +176,15 @@ def main():
     t.add_argument('--dropout', type=float, default=0.0)
     t.add_argument('--limit', type=int, default=0)
     t.add_argument('--mnist')
+    b = sub.add_parser('bench')
+    b.add_argument('--hidden', type=int, default=30)
+    b.add_argument('--dropout', type=float, default=0.0)
+    b.add_argument('--epochs', type=int, default=2)
+    b.add_argument('--threads', type=int, default=1)
+    b.add_argument('--seed', type=int, default=0)
+    b.add_argument('--mnist')
     args = p.parse_args()
-    cmd_eval(args) if args.cmd == 'eval' else cmd_train(args)
+    {'eval': cmd_eval, 'train': cmd_train, 'bench': cmd_bench}[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -27,7 +27,8 @@ double loss(int kind, const float* y, const float* t, size_t n, float* grad, dou
 // out row r = src row indices[start + r], for r < count.
 void gather_rows(const float* src, int cols, const uint32_t* indices, size_t start, size_t count, float* out);
 
-// out[i] = u_i < p ? 0 : x[i]·scale, with u_i from xoshiro128** seeded as the library's Rng(seed).
+// out[i] = u_i < p ? 0 : x[i]·scale, u_i drawn from lane i mod 8 of eight xoshiro128** generators,
+// lane k seeded as the library's Rng(seed + k).
 void dropout(const float* x, float* out, size_t n, double p, double scale, uint32_t seed);
 
 // torch.optim.Adam and torch.optim.SGD updates, in place. Return false when a parameter became NaN or Inf.

@@ -32,6 +32,7 @@ interface TrainFlags {
   seed: string;
   backend: string;
   limit?: string;
+  noise?: string;
   force?: boolean;
   out: string;
 }
@@ -55,6 +56,7 @@ export function settingsFromFlags(f: TrainFlags): Partial<TrainSettings> {
     seed: intFlag('--seed', f.seed, 0),
   };
   if (f.layers !== undefined) s.layers = listFlag('--layers', f.layers);
+  if (f.noise !== undefined) s.noise = f.noise;
   if (f.outputActivation !== undefined) s.outputActivation = choiceFlag('--output-activation', f.outputActivation, ACTIVATIONS);
   return s;
 }
@@ -81,6 +83,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and shuffling', '0')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
+    .option('--noise <spec>', 'denoising: corrupt each input batch with dropout:p (nn.Dropout) or mask:p')
     .option('--force', 'replace a model already in --out')
     .action((f: TrainFlags) => trainCommand(f));
 }
@@ -97,7 +100,7 @@ export function trainCommand(f: TrainFlags): void {
   }
   const backend = backendFrom(f.backend);
   const data = loadDataset(f.data, { ...(limit === undefined ? {} : { limit }), ...(f.testData === undefined ? {} : { testCsv: f.testData }) });
-  const run = prepareTraining(settings, data, backend);
+  const run = prepareTraining(settings, data, backend, { inPlace: true });
   ensureDir(out);
   const { scaling, loss, training } = run.config;
   const history: EpochMetrics[] = [];

@@ -62,9 +62,10 @@ export interface Backend {
   gatherRows(src: Matrix, indices: Uint32Array, start: number, count: number, out: Matrix): void;
 
   /**
-   * Drop-out corruption: out[i] = 0 where u_i < p, else x[i]·scale, with u_i the uniforms of
-   * `new Rng(seed)` in order (xoshiro128**). With scale 1/(1−p) this is nn.Dropout in training
-   * mode. Every backend draws the same stream, so the same seed gives the same mask everywhere.
+   * Drop-out corruption: out[i] = 0 where u_i < p, else x[i]·scale. u_i is the next uniform of
+   * lane i mod 8, lane k being `new Rng((seed + k) mod 2^32)` (xoshiro128**). With scale 1/(1−p)
+   * this is nn.Dropout in training mode. Every backend draws the same lanes in the same order,
+   * so a seed gives the same mask everywhere.
    */
   dropout(x: Matrix, out: Matrix, p: number, scale: number, seed: number): void;
 

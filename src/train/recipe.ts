@@ -4,12 +4,13 @@ import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { scaled, type Dataset } from '../data/dataset.js';
-import { SCALINGS, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
 import { Autoencoder } from '../nn/autoencoder.js';
 import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
+import { parseNoise } from './corruption.js';
 import { fit, type Callbacks, type EpochMetrics } from './trainer.js';
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
@@ -34,6 +35,8 @@ export interface TrainSettings {
   /** SGD's momentum. */
   momentum: number;
   seed: number;
+  /** Denoising corruption, e.g. "dropout:0.5" (the notebook's); none when absent. */
+  noise?: string;
 }
 
 export const NOTEBOOK_SETTINGS: TrainSettings = {
@@ -69,6 +72,7 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
   check('optimizer', s.optimizer, { kind: 'oneOf', choices: OPTIMIZERS });
   check('momentum', s.momentum, { kind: 'number', min: 0, max: 1, maxExclusive: true });
   check('seed', s.seed, { kind: 'int', min: 0 });
+  if (s.noise !== undefined) parseNoise(s.noise);
   const out = outputActivationOf(s);
   if (s.loss === 'bce') {
     // BCE needs targets in [0,1] and outputs in (0,1).
@@ -107,14 +111,18 @@ export interface Training {
 
 /**
  * Validates the settings against the data, scales it, and builds the model and optimiser.
+ * With `inPlace` the dataset's rows are scaled where they are (saving a copy); the caller
+ * must not use them as raw values afterwards.
  * One Rng seeded from `settings.seed` draws the initial weights and then every shuffle.
  */
-export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend): Training {
+export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: { inPlace?: boolean } = {}): Training {
   const settings = resolveSettings(partial);
   const layers = layersOf(settings, data.train.cols);
   const scaling: Scaling = { kind: settings.scale, ...data.rawRange };
-  const train = scaled(data.train, scaling);
-  const test = data.test ? scaled(data.test, scaling) : null;
+  // In place, the dataset's own rows become the scaled ones: MNIST's 188 MB is not held twice.
+  const scale = (m: Matrix): Matrix => (opts.inPlace ? (scaleInto(m.data, scaling, m.data), m) : scaled(m, scaling));
+  const train = scale(data.train);
+  const test = data.test ? scale(data.test) : null;
   const rng = new Rng(settings.seed);
   const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
   const optimizer = makeOptimizer(settings, model);
@@ -128,6 +136,7 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       epochs: settings.epochs,
       batchSize: settings.batchSize,
       seed: settings.seed,
+      ...(settings.noise === undefined ? {} : { noise: parseNoise(settings.noise).spec }),
       backend: backend.name,
       data: { source: data.source, trainCount: train.rows, testCount: test?.rows ?? 0, image: data.image },
     },
@@ -149,6 +158,7 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
         rng,
         ...(test ? { test } : {}),
         ...(callbacks ? { callbacks } : {}),
+        ...(settings.noise === undefined ? {} : { corruption: parseNoise(settings.noise) }),
       });
     },
   };

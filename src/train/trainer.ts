@@ -5,6 +5,7 @@ import type { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { Corruption } from './corruption.js';
 import { evaluate } from './evaluate.js';
 
 export interface EpochMetrics {
@@ -41,6 +42,8 @@ export interface FitOptions {
   rng: Rng;
   test?: Matrix;
   callbacks?: Callbacks;
+  /** Denoising: train to reconstruct each clean batch from its corrupted copy. */
+  corruption?: Corruption;
 }
 
 /**
@@ -78,6 +81,7 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
   const batches = Math.ceil(n / batchSize);
   const order = new Uint32Array(n);
   const batchBuf = matrix(batchSize, train.cols);
+  const noisyBuf = opts.corruption ? matrix(batchSize, train.cols) : null;
   const history: EpochMetrics[] = [];
   const cb = opts.callbacks ?? {};
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
@@ -90,7 +94,12 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
       const count = Math.min(batchSize, n - start);
       const x = topRows(batchBuf, count);
       model.backend.gatherRows(train, order, start, count, x);
-      const loss = trainStep(model, opts.optimizer, x, x, opts.loss, epoch, b + 1);
+      let input = x;
+      if (opts.corruption && noisyBuf) {
+        input = topRows(noisyBuf, count);
+        opts.corruption.apply(x, input, opts.rng, model.backend);
+      }
+      const loss = trainStep(model, opts.optimizer, input, x, opts.loss, epoch, b + 1);
       lossSum += loss * count;
       cb.onBatchEnd?.({ epoch, batch: b + 1, batches, loss });
     }

@@ -11,6 +11,9 @@ import { Rng } from '../../core/rng.js';
  * matmul's register tiling (see gemmTiles), since matmul is nearly all of a training
  * step. Arithmetic is done in JS numbers (float64), rounded to float32 when stored.
  */
+/** The dropout kernel's number of interleaved generators (see Backend.dropout). */
+export const DROPOUT_LANES = 8;
+
 export class JsBackend implements Backend {
   readonly name = 'js';
 
@@ -80,13 +83,15 @@ export class JsBackend implements Backend {
   }
 
   dropout(x: Matrix, out: Matrix, p: number, scale: number, seed: number): void {
-    const rng = new Rng(seed);
+    // Eight generators, element i drawing from lane i mod 8, lane k seeded with seed + k
+    // (mod 2^32): the native backend runs the lanes side by side in vector registers.
+    const lanes = Array.from({ length: DROPOUT_LANES }, (_, k) => new Rng((seed + k) >>> 0));
     // u < p with u uniform on [0, 1) in steps of 2^-32, compared exactly as integers.
     const threshold = p * 4294967296;
     const xs = x.data;
     const o = out.data;
     const len = x.rows * x.cols;
-    for (let i = 0; i < len; i++) o[i] = rng.nextUint32() < threshold ? 0 : xs[i]! * scale;
+    for (let i = 0; i < len; i++) o[i] = lanes[i % DROPOUT_LANES]!.nextUint32() < threshold ? 0 : xs[i]! * scale;
   }
 
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamStep): boolean {

@@ -30,22 +30,24 @@ export const ADDON_PATHS = [join(ROOT, 'native', 'build', 'Release', 'aekit_nati
 
 let cached: Addon | BackendError | undefined;
 
+/** Tries each path in turn; the error names every place it looked and the rebuild command. */
+export function loadAddonFrom(paths: readonly string[]): Addon | BackendError {
+  const require = createRequire(import.meta.url);
+  const reasons: string[] = [];
+  for (const path of paths) {
+    try {
+      return require(path) as Addon;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      reasons.push(e.code === 'MODULE_NOT_FOUND' ? `${path} (not found)` : `${path} (${(e.message ?? String(err)).split('\n')[0]})`);
+    }
+  }
+  return new BackendError(`native backend: expected the addon at ${reasons.join(' or ')}; build it with: ${REBUILD_COMMAND}`);
+}
+
 /** Loads the addon once; throws a BackendError naming where it looked and how to rebuild. */
 export function loadAddon(): Addon {
-  if (cached === undefined) {
-    const require = createRequire(import.meta.url);
-    const reasons: string[] = [];
-    for (const path of ADDON_PATHS) {
-      try {
-        cached = require(path) as Addon;
-        break;
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        reasons.push(e.code === 'MODULE_NOT_FOUND' ? `${path} (not found)` : `${path} (${(e.message ?? String(err)).split('\n')[0]})`);
-      }
-    }
-    cached ??= new BackendError(`native backend: expected the addon at ${reasons.join(' or ')}; build it with: ${REBUILD_COMMAND}`);
-  }
+  cached ??= loadAddonFrom(ADDON_PATHS);
   if (cached instanceof BackendError) throw cached;
   return cached;
 }

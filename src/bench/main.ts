@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: training speed on full MNIST, batch 256, Adam, side by side with peers in
+ * the same run, for the notebook's two models:
+ *   standard   784→30→784
+ *   denoising  784→500→784 with the notebook's dropout corruption (p = 0.5)
+ *
+ * Peers: each aekit backend; PyTorch running the notebook's loop (best of 1 and 2 threads)
+ * when /usr/bin/python3 has torch; TF.js on its WASM backend. Each measurement runs in a
+ * process of its own so its peak resident memory is its own. Slow peers time a prefix of
+ * an epoch and are extrapolated (marked so). Also measured: the BLAS's sgemm rate on the
+ * products an epoch runs, and the time the arithmetic alone would take.
+ *
+ *   npm run bench [-- --json] [-- --epochs 3] [-- --only standard|denoising] [-- --skip js,pytorch,tfjs]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..');
+const PYTHON = '/usr/bin/python3';
+
+interface Config {
+  name: string;
+  hidden: number;
+  noise: string;
+  /** Batches the js backend and TF.js time before extrapolating. */
+  slowBatches: number;
+}
+
+const CONFIGS: Config[] = [
+  { name: 'standard', hidden: 30, noise: 'none', slowBatches: 60 },
+  { name: 'denoising', hidden: 500, noise: 'dropout:0.5', slowBatches: 12 },
+];
+
+interface Row {
+  config: string;
+  peer: string;
+  secondsPerEpoch: number | null;
+  samplesPerSecond: number | null;
+  peakRssMB: number | null;
+  note: string;
+  raw?: unknown;
+}
+
+function runJson(cmd: string, args: string[], timeoutMs: number): { ok: true; value: Record<string, unknown> } | { ok: false; why: string } {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24 });
+  if (r.error) return { ok: false, why: r.error.message };
+  if (r.status !== 0) return { ok: false, why: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? '' };
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return { ok: true, value: JSON.parse(line) as Record<string, unknown> };
+  } catch {
+    return { ok: false, why: `no JSON in output: ${line.slice(0, 80)}` };
+  }
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      epochs: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      skip: { type: 'string', default: '' },
+    },
+  });
+  const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+  const epochs = values.epochs ?? '3';
+  const configs = CONFIGS.filter((c) => !values.only || c.name === values.only);
+  const worker = join(ROOT, 'dist', 'bench', 'worker.js');
+  const tfPeer = join(ROOT, 'dist', 'bench', 'tfjs-peer.js');
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const rows: Row[] = [];
+  const bounds: Record<string, Record<string, unknown>> = {};
+  const torchProbe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  const haveTorch = torchProbe.status === 0;
+
+  for (const c of configs) {
+    const tag = `${c.name} 784→${c.hidden}→784${c.noise === 'none' ? '' : ` + ${c.noise}`}`;
+    log(`bench: ${tag}`);
+    const base = ['--hidden', String(c.hidden), '--noise', c.noise];
+
+    // aekit backends
+    for (const backend of ['native', 'js']) {
+      if (skip.has(backend)) continue;
+      const slow = backend === 'js';
+      const args = [worker, 'train', '--backend', backend, ...base, ...(slow ? ['--batches', String(c.slowBatches), '--epochs', '2'] : ['--epochs', epochs])];
+      log(`  aekit ${backend}…`);
+      const r = runJson(process.execPath, args, 30 * 60_000);
+      if (!r.ok) {
+        rows.push({ config: c.name, peer: `aekit ${backend}`, secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: `failed: ${r.why}` });
+        continue;
+      }
+      const v = r.value;
+      if (v.backend !== backend) {
+        rows.push({ config: c.name, peer: `aekit ${backend}`, secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: `not available (got ${String(v.backend)})` });
+        continue;
+      }
+      const from = num(v.extrapolatedFromBatches);
+      rows.push({
+        config: c.name,
+        peer: `aekit ${backend}`,
+        secondsPerEpoch: num(v.secondsPerEpoch),
+        samplesPerSecond: num(v.samplesPerSecond),
+        peakRssMB: num(v.peakRssMB),
+        note: from ? `extrapolated from ${from} batches` : `best of ${epochs} epochs`,
+        raw: v,
+      });
+    }
+
+    // PyTorch, the notebook's loop, with 1 and 2 threads
+    if (!skip.has('pytorch')) {
+      if (!haveTorch) {
+        rows.push({ config: c.name, peer: 'PyTorch', secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: `skipped: ${PYTHON} cannot import torch` });
+      } else {
+        const runs: Record<string, unknown>[] = [];
+        for (const threads of [1, 2]) {
+          log(`  PyTorch, ${threads} thread(s)…`);
+          const dropout = c.noise === 'none' ? '0' : c.noise.split(':')[1]!;
+          const r = runJson(PYTHON, [join(ROOT, 'python', 'aekit_torch.py'), 'bench', '--hidden', String(c.hidden), '--dropout', dropout, '--epochs', epochs, '--threads', String(threads)], 30 * 60_000);
+          if (r.ok) runs.push(r.value);
+          else log(`  PyTorch ${threads} thread(s) failed: ${r.why}`);
+        }
+        const best = runs.reduce<Record<string, unknown> | null>((b, v) => (b === null || (num(v.secondsPerEpoch) ?? Infinity) < (num(b.secondsPerEpoch) ?? Infinity) ? v : b), null);
+        rows.push(
+          best
+            ? {
+                config: c.name,
+                peer: `PyTorch ${String(best.torch)}`,
+                secondsPerEpoch: num(best.secondsPerEpoch),
+                samplesPerSecond: num(best.samplesPerSecond),
+                peakRssMB: num(best.peakRssMB),
+                note: `best of 1 and 2 threads (${runs.map((v) => `${String(v.threads)}t ${(num(v.secondsPerEpoch) ?? NaN).toFixed(2)} s`).join(', ')}); best of ${epochs} epochs`,
+                raw: runs,
+              }
+            : { config: c.name, peer: 'PyTorch', secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: 'failed' },
+        );
+      }
+    }
+
+    // TF.js on WASM
+    if (!skip.has('tfjs')) {
+      if (!existsSync(tfPeer)) {
+        rows.push({ config: c.name, peer: 'TF.js wasm', secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: 'skipped: dist/bench/tfjs-peer.js missing' });
+      } else {
+        log('  TF.js wasm…');
+        const r = runJson(process.execPath, [tfPeer, ...base, '--batches', String(c.slowBatches)], 20 * 60_000);
+        rows.push(
+          r.ok
+            ? {
+                config: c.name,
+                peer: 'TF.js wasm',
+                secondsPerEpoch: num(r.value.secondsPerEpoch),
+                samplesPerSecond: num(r.value.samplesPerSecond),
+                peakRssMB: num(r.value.peakRssMB),
+                note: `extrapolated from ${String(r.value.batchesTimed)} batches; ${String(r.value.threads)} thread(s), simd ${String(r.value.simd)}`,
+                raw: r.value,
+              }
+            : { config: c.name, peer: 'TF.js wasm', secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: `failed: ${r.why}` },
+        );
+      }
+    }
+
+    // The BLAS bound, measured in this run
+    if (!skip.has('native')) {
+      log('  sgemm rate…');
+      const r = runJson(process.execPath, [worker, 'gemm', '--hidden', String(c.hidden)], 5 * 60_000);
+      if (r.ok) bounds[c.name] = r.value;
+    }
+  }
+
+  const torchOf = (config: string) => rows.find((r) => r.config === config && r.peer.startsWith('PyTorch') && r.secondsPerEpoch !== null)?.secondsPerEpoch ?? null;
+  const table = rows.map((r) => {
+    const t = torchOf(r.config);
+    return { ...r, ratioToPyTorch: t !== null && r.secondsPerEpoch !== null ? r.secondsPerEpoch / t : null };
+  });
+
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), node: process.version, rows: table, bounds }, null, 2) + '\n');
+    return;
+  }
+  const f = (v: number | null, d: number) => (v === null ? '—' : v.toFixed(d));
+  const lines = [
+    '| model | peer | s / epoch | samples / s | × PyTorch time | peak RSS (MB) | note |',
+    '|---|---|---:|---:|---:|---:|---|',
+    ...table.map((r) => `| ${r.config} | ${r.peer} | ${f(r.secondsPerEpoch, 2)} | ${r.samplesPerSecond === null ? '—' : Math.round(r.samplesPerSecond)} | ${f(r.ratioToPyTorch, 2)} | ${f(r.peakRssMB, 0)} | ${r.note} |`),
+  ];
+  for (const [name, b] of Object.entries(bounds)) {
+    const native = table.find((r) => r.config === name && r.peer === 'aekit native')?.secondsPerEpoch ?? null;
+    const arith = num(b.arithmeticSeconds);
+    lines.push(
+      '',
+      `${name}: ${f(num(b.epochGflop), 1)} GFLOP of sgemm per epoch; ${String((b.blas as { blas?: string })?.blas ?? '')}, ${String((b.blas as { threads?: number })?.threads ?? '?')} threads: ` +
+        `${f(num(b.gflopsTrainingShapes), 0)} GFLOP/s on the epoch's own products (${f(num(b.gflopsSquare2048), 0)} GFLOP/s on 2048² squares); ` +
+        `arithmetic alone ${f(arith, 2)} s (${f(num(b.arithmeticSecondsAtSquareRate), 2)} s at the square rate); native epoch = ${native !== null && arith !== null ? (native / arith).toFixed(2) : '—'} × arithmetic alone.`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main();
