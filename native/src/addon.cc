@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "pool.h"
 
 namespace {
 
@@ -186,13 +187,14 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int64_t n;
   if (!integer(info, 0, "threads", n)) return info.Env().Undefined();
   aek::set_blas_threads((int)n);
-  return Napi::Number::New(info.Env(), aek::blas_threads());
+  return Napi::Number::New(info.Env(), aek::threads());
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("blas", aek::blas_name());
-  o.Set("threads", aek::blas_threads());
+  o.Set("threads", aek::threads());
+  o.Set("blasThreads", aek::blas_threads());
   return o;
 }
 

@@ -1,6 +1,8 @@
 #include "kernels.h"
+#include "pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -36,6 +38,9 @@ __attribute__((__simd__("notinbranch"))) float logf(float);
 
 namespace aek {
 
+// Below this many elements a kernel runs on one thread: a second thread costs more than it saves.
+static constexpr size_t GRAIN = 1 << 15;
+
 void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -45,15 +50,33 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const f
   }
   const int lda = transA ? m : k;
   const int ldb = transB ? k : n;
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, A,
-              lda, B, ldb, beta, C, n);
+  const auto part = [=](int m0, int m1, int n0, int n1) {
+    // The block C[m0:m1, n0:n1] needs rows m0..m1 of op(A) and columns n0..n1 of op(B).
+    const float* a = transA ? A + m0 : A + (size_t)m0 * k;
+    const float* b = transB ? B + (size_t)n0 * k : B + n0;
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m1 - m0, n1 - n0,
+                k, 1.0f, a, lda, b, ldb, beta, C + (size_t)m0 * n + n0, n);
+  };
+  // The two threads each multiply one half of C, split along its longer side; a product too
+  // small to be worth a second thread runs whole.
+  const size_t never = (size_t)-1;
+  const bool split = (size_t)m * n * k >= ((size_t)1 << 20);
+  if (m >= n) {
+    parallel_for((size_t)m, split ? 0 : never, [&](size_t r0, size_t r1) { part((int)r0, (int)r1, 0, n); }, 8);
+  } else {
+    parallel_for((size_t)n, split ? 0 : never, [&](size_t c0, size_t c1) { part(0, m, (int)c0, (int)c1); }, 16);
+  }
 }
+
+// Each elementwise kernel is a range function over restrict pointers, so its loops vectorise;
+// the public kernel hands the two halves of the range to the two threads.
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-void bias_activation(float* out, int rows, int cols, const float* bias, int act) {
-  for (int i = 0; i < rows; i++) {
-    float* __restrict row = out + (size_t)i * cols;
+static void bias_activation_rows(float* __restrict out, size_t r0, size_t r1, int cols, const float* __restrict bias,
+                                 int act) {
+  for (size_t i = r0; i < r1; i++) {
+    float* __restrict row = out + i * cols;
     switch (act) {
       case ACT_TANH:
         AEK_SIMD for (int j = 0; j < cols; j++) row[j] = tanhf(row[j] + bias[j]);
@@ -70,20 +93,28 @@ void bias_activation(float* out, int rows, int cols, const float* bias, int act)
   }
 }
 
-void activation_backward(float* __restrict grad, const float* __restrict y, size_t n, int act) {
+void bias_activation(float* out, int rows, int cols, const float* bias, int act) {
+  const size_t grainRows = cols > 0 ? (GRAIN + cols - 1) / cols : GRAIN;
+  parallel_for((size_t)rows, grainRows, [=](size_t r0, size_t r1) { bias_activation_rows(out, r0, r1, cols, bias, act); }, 1);
+}
+
+static void activation_backward_range(float* __restrict g, const float* __restrict y, size_t i0, size_t i1, int act) {
   switch (act) {
     case ACT_TANH:
-      for (size_t i = 0; i < n; i++) grad[i] *= 1.0f - y[i] * y[i];
+      for (size_t i = i0; i < i1; i++) g[i] *= 1.0f - y[i] * y[i];
       break;
     case ACT_SIGMOID:
-      for (size_t i = 0; i < n; i++) grad[i] *= y[i] * (1.0f - y[i]);
+      for (size_t i = i0; i < i1; i++) g[i] *= y[i] * (1.0f - y[i]);
       break;
     case ACT_RELU:
-      for (size_t i = 0; i < n; i++) grad[i] = y[i] > 0.0f ? grad[i] : 0.0f;
-      break;
-    default:
+      for (size_t i = i0; i < i1; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
       break;
   }
+}
+
+void activation_backward(float* grad, const float* y, size_t n, int act) {
+  if (act == ACT_LINEAR) return;
+  parallel_for(n, GRAIN, [=](size_t i0, size_t i1) { activation_backward_range(grad, y, i0, i1, act); });
 }
 
 void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate) {
@@ -96,31 +127,40 @@ void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate) {
   for (int j = 0; j < cols; j++) out[j] = (float)((accumulate ? (double)out[j] : 0.0) + acc[j]);
 }
 
-double loss(int kind, const float* __restrict y, const float* __restrict t, size_t n, float* __restrict grad,
-            double scale, bool wrtLogit) {
+// MSE in blocks of 512: each block summed in float, 8 lanes wide, the block sums then added
+// in double in order. As accurate as a double loop, as fast as a float one, and the same on
+// any number of threads.
+static constexpr size_t MSE_BLOCK = 512;
+
+static void mse_blocks(const float* __restrict y, const float* __restrict t, size_t n, float* __restrict grad, float s,
+                       size_t b0, size_t b1, double* parts) {
+  for (size_t b = b0; b < b1; b++) {
+    const size_t start = b * MSE_BLOCK, end = std::min(n, start + MSE_BLOCK);
+    float part = 0.0f;
+    if (grad) {
+      AEK_SIMD_REDUCE(part) for (size_t i = start; i < end; i++) {
+        const float d = y[i] - t[i];
+        grad[i] = s * 2.0f * d;
+        part += d * d;
+      }
+    } else {
+      AEK_SIMD_REDUCE(part) for (size_t i = start; i < end; i++) {
+        const float d = y[i] - t[i];
+        part += d * d;
+      }
+    }
+    parts[b] = part;
+  }
+}
+
+double loss(int kind, const float* y, const float* t, size_t n, float* grad, double scale, bool wrtLogit) {
   double sum = 0.0;
   const float s = (float)scale;
   if (kind == LOSS_MSE) {
-    // Blocks of 512 are summed in float, 8 lanes wide, and the block sums in double: as
-    // accurate as a double loop over a batch, at the speed of a float one.
-    constexpr size_t BLOCK = 512;
-    for (size_t start = 0; start < n; start += BLOCK) {
-      const size_t end = std::min(n, start + BLOCK);
-      float part = 0.0f;
-      if (grad) {
-        AEK_SIMD_REDUCE(part) for (size_t i = start; i < end; i++) {
-          const float d = y[i] - t[i];
-          grad[i] = s * 2.0f * d;
-          part += d * d;
-        }
-      } else {
-        AEK_SIMD_REDUCE(part) for (size_t i = start; i < end; i++) {
-          const float d = y[i] - t[i];
-          part += d * d;
-        }
-      }
-      sum += part;
-    }
+    const size_t blocks = (n + MSE_BLOCK - 1) / MSE_BLOCK;
+    std::vector<double> parts(blocks);
+    parallel_for(blocks, GRAIN / MSE_BLOCK, [&](size_t b0, size_t b1) { mse_blocks(y, t, n, grad, s, b0, b1, parts.data()); }, 1);
+    for (double p : parts) sum += p;
     return sum;
   }
   // BCE as nn.BCELoss: logs floored at -100, the gradient's denominator at 1e-12.
@@ -225,15 +265,11 @@ void dropout(const float* __restrict x, float* __restrict out, size_t n, double 
   }
 }
 
-bool adam(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, size_t n, double lr,
-          double beta1, double beta2, double eps, double weightDecay, double step) {
-  // 1 - beta in double first: (1.0f - 0.999f) is off by 1e-5 relative, which a float32 update would keep.
-  const float b1 = (float)beta1, b2 = (float)beta2, wd = (float)weightDecay, e = (float)eps;
-  const float c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2);
-  const float stepSize = (float)(lr / (1.0 - std::pow(beta1, step)));
-  const float invBc2Sqrt = (float)(1.0 / std::sqrt(1.0 - std::pow(beta2, step)));
+static bool adam_range(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, size_t i0,
+                       size_t i1, float b1, float b2, float c1, float c2, float wd, float e, float stepSize,
+                       float invBc2Sqrt) {
   int bad = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = i0; i < i1; i++) {
     const float gi = g[i] + wd * p[i];
     const float mi = m[i] = b1 * m[i] + c1 * gi;
     const float vi = v[i] = b2 * v[i] + c2 * gi * gi;
@@ -243,11 +279,24 @@ bool adam(float* __restrict p, const float* __restrict g, float* __restrict m, f
   return !bad;
 }
 
-bool sgd(float* __restrict p, const float* __restrict g, float* __restrict buf, size_t n, double lr, double momentum,
-         double dampening, bool nesterov, double weightDecay, bool first) {
-  const float mu = (float)momentum, keep = (float)(1.0 - dampening), wd = (float)weightDecay, l = (float)lr;
+bool adam(float* p, const float* g, float* m, float* v, size_t n, double lr, double beta1, double beta2, double eps,
+          double weightDecay, double step) {
+  // 1 - beta in double first: (1.0f - 0.999f) is off by 1e-5 relative, which a float32 update would keep.
+  const float b1 = (float)beta1, b2 = (float)beta2, wd = (float)weightDecay, e = (float)eps;
+  const float c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2);
+  const float stepSize = (float)(lr / (1.0 - std::pow(beta1, step)));
+  const float invBc2Sqrt = (float)(1.0 / std::sqrt(1.0 - std::pow(beta2, step)));
+  std::atomic<bool> ok{true};
+  parallel_for(n, GRAIN, [&](size_t i0, size_t i1) {
+    if (!adam_range(p, g, m, v, i0, i1, b1, b2, c1, c2, wd, e, stepSize, invBc2Sqrt)) ok = false;
+  });
+  return ok;
+}
+
+static bool sgd_range(float* __restrict p, const float* __restrict g, float* __restrict buf, size_t i0, size_t i1, float mu,
+                      float keep, bool nesterov, float wd, float l, bool first) {
   int bad = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = i0; i < i1; i++) {
     float gi = g[i] + wd * p[i];
     if (mu != 0.0f) {
       const float b = buf[i] = first ? gi : mu * buf[i] + keep * gi;
@@ -259,15 +308,33 @@ bool sgd(float* __restrict p, const float* __restrict g, float* __restrict buf, 
   return !bad;
 }
 
+bool sgd(float* p, const float* g, float* buf, size_t n, double lr, double momentum, double dampening, bool nesterov,
+         double weightDecay, bool first) {
+  const float mu = (float)momentum, keep = (float)(1.0 - dampening), wd = (float)weightDecay, l = (float)lr;
+  std::atomic<bool> ok{true};
+  parallel_for(n, GRAIN, [&](size_t i0, size_t i1) {
+    if (!sgd_range(p, g, buf, i0, i1, mu, keep, nesterov, wd, l, first)) ok = false;
+  });
+  return ok;
+}
+
+// Our two threads are the parallelism: BLAS runs single-threaded inside each half of a product,
+// so no BLAS worker threads compete with them for the cores.
 #ifdef AEKIT_ACCELERATE
-void set_blas_threads(int) {}
-int blas_threads() { return 0; }
+void set_blas_threads(int n) {
+  if (n > 0) set_threads(n);
+}
+int blas_threads() { return 1; }
 const char* blas_name() { return "Accelerate"; }
 #else
+static const bool g_blas_single_threaded = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
 void set_blas_threads(int n) {
-  if (n > 0) openblas_set_num_threads(n);
+  if (n > 0) set_threads(n);
 }
-int blas_threads() { return openblas_get_num_threads(); }
+int blas_threads() { return g_blas_single_threaded ? openblas_get_num_threads() : 0; }
 const char* blas_name() { return openblas_get_config(); }
 #endif
 

@@ -37,7 +37,8 @@ bool adam(float* p, const float* g, float* m, float* v, size_t n, double lr, dou
 bool sgd(float* p, const float* g, float* buf, size_t n, double lr, double momentum, double dampening, bool nesterov,
          double weightDecay, bool first);
 
-// BLAS threads: set (n > 0) and report.
+// Threads for every kernel (1 or 2, see pool.h), and BLAS's own thread count (1: it runs
+// inside our split).
 void set_blas_threads(int n);
 int blas_threads();
 const char* blas_name();

@@ -36,3 +36,58 @@ test('the native addon checks buffer sizes instead of reading out of bounds', { 
   assert.throws(() => b.biasActivation(m(2, 3), new Float32Array(2), 'tanh'), /bias: expected at least 3 values/);
   assert.throws(() => b.gatherRows(m(3, 2), Uint32Array.of(0, 7), 0, 2, m(2, 2)), /indices: expected row numbers below 3/);
 });
+
+test('large buffers, split across two threads natively, match the js backend', { skip: (() => { try { resolveBackend('native'); return false; } catch (e) { return (e as Error).message; } })() }, async () => {
+  const { NativeBackend } = await import('./native/index.js');
+  const { JsBackend } = await import('./js/index.js');
+  const { Rng } = await import('../core/rng.js');
+  const native = new NativeBackend();
+  const js = new JsBackend();
+  const rng = new Rng(5);
+  const rows = 300;
+  const cols = 777; // odd, so the split falls mid-vector and mid-row
+  const n = rows * cols;
+  const rand = (lo = -2, hi = 2) => rng.fillUniform(new Float32Array(n), lo, hi);
+  const close = (a: Float32Array, b: Float32Array, tol: number, what: string) => {
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  };
+  const m = (data: Float32Array) => ({ rows, cols, data });
+  for (const act of ['tanh', 'sigmoid', 'relu'] as const) {
+    const z = rand();
+    const bias = rng.fillUniform(new Float32Array(cols), -1, 1);
+    const a = m(z.slice());
+    const b = m(z.slice());
+    native.biasActivation(a, bias, act);
+    js.biasActivation(b, bias, act);
+    close(a.data, b.data, 1e-6, `biasActivation ${act}`);
+    const g = rand();
+    const ga = m(g.slice());
+    const gb = m(g.slice());
+    native.activationBackward(ga, a, act);
+    js.activationBackward(gb, b, act);
+    close(ga.data, gb.data, 1e-5, `activationBackward ${act}`);
+  }
+  const y = m(rand(-1, 1));
+  const t = m(rand(-1, 1));
+  const gn = m(new Float32Array(n));
+  const gj = m(new Float32Array(n));
+  const ln = native.loss('mse', y, t, gn, 1 / n, false);
+  const lj = js.loss('mse', y, t, gj, 1 / n, false);
+  assert.ok(Math.abs(ln - lj) <= 1e-6 * lj, `mse sum ${ln} vs ${lj}`);
+  close(gn.data, gj.data, 1e-6, 'mse grad');
+  const p0 = rand(-1, 1);
+  const grad = rand(-0.1, 0.1);
+  const state = () => ({ p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n) });
+  const sn = state();
+  const sj = state();
+  for (let step = 1; step <= 3; step++) {
+    // No weight decay here: g + λp can cancel to almost nothing, where float and double
+    // legitimately disagree on the sign of a tiny step (the small-size suite covers decay).
+    const h = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step };
+    assert.equal(native.adam(sn.p, grad, sn.m, sn.v, h), true);
+    js.adam(sj.p, grad, sj.m, sj.v, h);
+  }
+  close(sn.p, sj.p, 1e-6, 'adam param');
+  sn.p[n - 1] = NaN; // only the helper thread's half sees it
+  assert.equal(native.adam(sn.p, grad, sn.m, sn.v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 4 }), false);
+});
