@@ -117,14 +117,21 @@ void activation_backward(float* grad, const float* y, size_t n, int act) {
   parallel_for(n, GRAIN, [=](size_t i0, size_t i1) { activation_backward_range(grad, y, i0, i1, act); });
 }
 
-void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate) {
-  // Double accumulators, as the reference backend uses, so a 60000-row sum stays accurate.
-  std::vector<double> acc(cols, 0.0);
+static void sum_rows_cols(const float* __restrict m, int rows, int cols, size_t j0, size_t j1, float* __restrict out,
+                          bool accumulate) {
+  // Double accumulators, as the reference backend uses, so a long column sum stays accurate.
+  std::vector<double> acc(j1 - j0, 0.0);
   for (int i = 0; i < rows; i++) {
-    const float* row = m + (size_t)i * cols;
-    for (int j = 0; j < cols; j++) acc[j] += row[j];
+    const float* __restrict row = m + (size_t)i * cols + j0;
+    for (size_t j = 0; j < j1 - j0; j++) acc[j] += row[j];
   }
-  for (int j = 0; j < cols; j++) out[j] = (float)((accumulate ? (double)out[j] : 0.0) + acc[j]);
+  for (size_t j = j0; j < j1; j++) out[j] = (float)((accumulate ? (double)out[j] : 0.0) + acc[j - j0]);
+}
+
+void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate) {
+  // Each thread sums its own columns, all rows: no shared partial sums, the same result on any thread count.
+  const size_t grainCols = rows > 0 ? (GRAIN + rows - 1) / rows : GRAIN;
+  parallel_for((size_t)cols, grainCols, [=](size_t j0, size_t j1) { sum_rows_cols(m, rows, cols, j0, j1, out, accumulate); });
 }
 
 // MSE in blocks of 512: each block summed in float, 8 lanes wide, the block sums then added
@@ -180,9 +187,13 @@ double loss(int kind, const float* y, const float* t, size_t n, float* grad, dou
 }
 
 void gather_rows(const float* src, int cols, const uint32_t* indices, size_t start, size_t count, float* out) {
-  for (size_t r = 0; r < count; r++) {
-    std::memcpy(out + r * cols, src + (size_t)indices[start + r] * cols, sizeof(float) * cols);
-  }
+  // Rows are scattered over the data set, so each copy waits on memory: two threads wait in parallel.
+  const size_t grainRows = cols > 0 ? (GRAIN + cols - 1) / cols : GRAIN;
+  parallel_for(count, grainRows, [=](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {
+      std::memcpy(out + r * cols, src + (size_t)indices[start + r] * cols, sizeof(float) * cols);
+    }
+  }, 1);
 }
 
 namespace {

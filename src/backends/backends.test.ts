@@ -67,6 +67,11 @@ test('large buffers, split across two threads natively, match the js backend', {
     js.activationBackward(gb, b, act);
     close(ga.data, gb.data, 1e-5, `activationBackward ${act}`);
   }
+  const sums = [new Float32Array(cols).fill(0.5), new Float32Array(cols).fill(0.5)] as const;
+  const big = m(rand());
+  native.sumRows(big, sums[0], true);
+  js.sumRows(big, sums[1], true);
+  close(sums[0], sums[1], 1e-6, 'sumRows');
   const y = m(rand(-1, 1));
   const t = m(rand(-1, 1));
   const gn = m(new Float32Array(n));
