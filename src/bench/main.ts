@@ -194,7 +194,8 @@ function main(): void {
     const arith = num(b.arithmeticSeconds);
     lines.push(
       '',
-      `${name}: ${f(num(b.epochGflop), 1)} GFLOP of sgemm per epoch; ${String((b.blas as { blas?: string })?.blas ?? '')}, ${String((b.blas as { threads?: number })?.threads ?? '?')} threads: ` +
+      `${name}: ${f(num(b.epochGflop), 1)} GFLOP of sgemm per epoch; ${String((b.blas as { blas?: string })?.blas ?? '')}, ` +
+        `${String((b.blas as { threads?: number })?.threads ?? '?')} threads (BLAS itself ${String((b.blas as { blasThreads?: number })?.blasThreads ?? '?')} per half-product): ` +
         `${f(num(b.gflopsTrainingShapes), 0)} GFLOP/s on the epoch's own products (${f(num(b.gflopsSquare2048), 0)} GFLOP/s on 2048² squares); ` +
         `arithmetic alone ${f(arith, 2)} s (${f(num(b.arithmeticSecondsAtSquareRate), 2)} s at the square rate); native epoch = ${native !== null && arith !== null ? (native / arith).toFixed(2) : '—'} × arithmetic alone.`,
     );
