@@ -112,6 +112,12 @@ def cmd_train(args):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(train, batch_size=256, shuffle=True)
     do = nn.Dropout(args.dropout) if args.dropout > 0 else None
+    test_bad = None
+    if do:
+        # The test set corrupted once, from its own generator, as aekit scores it.
+        g = torch.Generator().manual_seed(args.seed + 1)
+        keep = (torch.rand(test.shape, generator=g) >= args.dropout).float() / (1 - args.dropout)
+        test_bad = test * keep
     epochs = []
     for epoch in range(args.epochs):
         t0 = time.perf_counter()
@@ -127,9 +133,13 @@ def cmd_train(args):
         secs = time.perf_counter() - t0
         with torch.no_grad():
             test_mse = nn.functional.mse_loss(model(test), test).item()
+            bad_mse = nn.functional.mse_loss(model(test_bad), test).item() if do else None
         epochs.append({'epoch': epoch + 1, 'trainLoss': total / train.shape[0], 'testLoss': test_mse, 'seconds': secs})
+        if do:
+            epochs[-1]['testLossCorrupted'] = bad_mse
         print(json.dumps(epochs[-1]), file=sys.stderr)
-    print(json.dumps({'epochs': epochs, 'testMse': epochs[-1]['testLoss'], 'threads': torch.get_num_threads()}))
+    print(json.dumps({'epochs': epochs, 'testMse': epochs[-1]['testLoss'], 'testMseCorrupted': epochs[-1].get('testLossCorrupted'),
+                      'threads': torch.get_num_threads()}))
 
 
 def cmd_bench(args):

@@ -117,3 +117,62 @@ test('ae trains on a CSV and evaluates with the scaling it recorded', () => {
   assert.equal(e.code, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout).count, 200);
 });
+
+test('ae kernels draws one 28x28 picture per code unit', () => {
+  const out = join(dir, 'kernels.png');
+  const r = ae('kernels', '--model', model, '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const png = decodePng(readFileSync(out));
+  // 30 kernels: 6 per row, 5 rows, 56 px each at zoom 2 plus 2 px padding.
+  assert.equal(png.width, 2 + 6 * 58);
+  assert.equal(png.height, 2 + 5 * 58);
+});
+
+test('ae inpaint writes the figure and an honest table', () => {
+  const out = join(dir, 'inpaint');
+  const r = ae('inpaint', '--model', model, '--count', '20', '--show', '5', '--out', out, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.count, 20);
+  assert.deepEqual(summary.scores.map((s: { method: string }) => s.method), ['ae', 'ae-kept', 'telea', 'ns']);
+  assert.match(readFileSync(join(out, 'inpainting.md'), 'utf8'), /The lecture's claim (holds|does not hold) here/);
+  const png = decodePng(readFileSync(join(out, 'inpainting.png')));
+  assert.equal(png.width, 2 + 5 * 58);
+  usage(['inpaint', '--model', model, '--noise', 'gaussian:0.2', '--out', join(dir, 'no')], /noise for inpainting: expected a corruption that removes pixels/);
+  usage(['inpaint', '--model', model, '--noise', 'dropout:1.5', '--out', join(dir, 'no')], /noise dropout: expected a probability p in \[0, 1\)/);
+});
+
+test('variant options reject bad values with one line and exit code 2', () => {
+  const x = join(dir, 'never');
+  usage(['train', '--out', x, '--noise', 'blur:0.1'], /noise: expected one of dropout:p, mask:p, gaussian:sigma, saltpepper:p, patch:k/);
+  usage(['train', '--out', x, '--variant', 'denoising', '--noise', 'dropout:1'], /noise dropout: expected a probability p in \[0, 1\), received "1"/);
+  usage(['train', '--out', x, '--noise', 'mask:-0.2'], /probability p in \[0, 1\)/);
+  usage(['train', '--out', x, '--variant', 'contractive', '--contractive', '-0.5'], /--contractive: expected a penalty weight λ >= 0, received "-0.5"/);
+  usage(['train', '--out', x, '--variant', 'contractive'], /contractive: expected a penalty weight λ >= 0 for the contractive variant/);
+  usage(['train', '--out', x, '--variant', 'contractive', '--contractive', '0.1', '--layers', '784,64,16'], /contractive penalty: expected a one-layer encoder/);
+  usage(['train', '--out', x, '--variant', 'sparse'], /--variant: expected one of standard, denoising, contractive/);
+  usage(['train', '--out', x, '--sparse', '-1'], /--sparse: expected a penalty weight λ >= 0/);
+  usage(['train', '--out', x, '--weight-decay', 'lots'], /--weight-decay: expected a weight decay λ >= 0/);
+  usage(['lab', '--out', x, '--only', 'everything'], /--only: expected names from overcomplete, contractive, pca/);
+  assert.equal(existsSync(x), false);
+});
+
+test('denoising and contractive models train from the CLI and record their variant', () => {
+  for (const [name, flags] of [
+    ['dae', ['--variant', 'denoising', '--noise', 'saltpepper:0.2', '--hidden', '64']],
+    ['cae', ['--variant', 'contractive', '--contractive', '0.01', '--sparse', '0.001', '--weight-decay', '1e-5']],
+  ] as const) {
+    const out = join(dir, name);
+    const r = ae('train', ...flags, '--limit', '512', '--epochs', '1', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    assert.equal(m.config.training.variant, name === 'dae' ? 'denoising' : 'contractive');
+    if (name === 'dae') {
+      assert.equal(m.config.training.noise, 'saltpepper:0.2');
+      assert.ok(typeof m.epochs[0].testLossCorrupted === 'number');
+    } else {
+      assert.equal(m.config.training.contractive, 0.01);
+      assert.equal(m.config.training.weightDecay, 1e-5);
+    }
+  }
+});

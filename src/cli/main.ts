@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerEval } from './eval.js';
+import { registerKernels } from './kernels.js';
+import { registerInpaint } from './inpaint.js';
+import { registerLab } from './lab.js';
+import { registerNotebook } from './notebook.js';
 import { errorLine, exitCodeFor } from './exit.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
@@ -19,14 +23,18 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEval(program);
   registerReconstruct(program);
+  registerKernels(program);
+  registerInpaint(program);
+  registerLab(program);
+  registerNotebook(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     const code = exitCodeFor(err);
@@ -37,4 +45,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

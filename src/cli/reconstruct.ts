@@ -4,15 +4,29 @@ import { rangeOf, type Scaling } from '../data/scaling.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
 import { encodePng } from '../viz/image.js';
-import { reconstructionFigure } from '../viz/figures.js';
+import { reconstructionFigure, rowsFigure } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
 import { checkFileOutput, evalData, loadModelFlag } from './common.js';
 import { intFlag } from './options.js';
 
-/** The Fig. 20 picture of the first `count` rows of `rows` (already scaled) as PNG bytes. */
-export function reconstructionPng(model: Autoencoder, scaling: Scaling, rows: Matrix, image: { width: number; height: number } | null, count: number): Uint8Array {
+/**
+ * The Fig. 20 picture of the first `count` rows of `rows` (already scaled) as PNG bytes; with
+ * `corrupted` copies (a denoising model, Fig. 21) three rows: clean, corrupted, reconstruction of the corrupted.
+ */
+export function reconstructionPng(
+  model: Autoencoder,
+  scaling: Scaling,
+  rows: Matrix,
+  image: { width: number; height: number } | null,
+  count: number,
+  corrupted: Matrix | null = null,
+): Uint8Array {
   const originals = topRows(rows, Math.min(count, rows.rows));
   const shape = image ?? { width: rows.cols, height: 1 };
+  if (corrupted) {
+    const noisy = topRows(corrupted, originals.rows);
+    return encodePng(rowsFigure([originals, noisy, model.reconstruct(noisy)], { ...shape, range: rangeOf(scaling.kind), zoom: image ? 2 : 4 }));
+  }
   const fig = reconstructionFigure(originals, model.reconstruct(originals), { ...shape, range: rangeOf(scaling.kind), cols: 10, zoom: image ? 2 : 4 });
   return encodePng(fig);
 }

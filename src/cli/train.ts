@@ -6,7 +6,7 @@ import { loadDataset } from '../data/dataset.js';
 import { SCALINGS } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
-import { OPTIMIZERS, prepareTraining, type TrainSettings } from '../train/recipe.js';
+import { OPTIMIZERS, prepareTraining, VARIANTS, type Training, type TrainSettings } from '../train/recipe.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { reconstructionPng } from './reconstruct.js';
 import { backendFrom } from './common.js';
@@ -14,7 +14,7 @@ import { UsageError } from './exit.js';
 import { choiceFlag, intFlag, listFlag, numberFlag } from './options.js';
 import { progressCallbacks } from './progress.js';
 
-interface TrainFlags {
+export interface TrainFlags {
   data: string;
   testData?: string;
   hidden?: string;
@@ -33,6 +33,10 @@ interface TrainFlags {
   backend: string;
   limit?: string;
   noise?: string;
+  variant?: string;
+  contractive?: string;
+  sparse: string;
+  weightDecay: string;
   force?: boolean;
   out: string;
 }
@@ -56,7 +60,11 @@ export function settingsFromFlags(f: TrainFlags): Partial<TrainSettings> {
     seed: intFlag('--seed', f.seed, 0),
   };
   if (f.layers !== undefined) s.layers = listFlag('--layers', f.layers);
+  if (f.variant !== undefined) s.variant = choiceFlag('--variant', f.variant, VARIANTS);
   if (f.noise !== undefined) s.noise = f.noise;
+  if (f.contractive !== undefined) s.contractive = numberFlag('--contractive', f.contractive, 'a penalty weight λ >= 0', (n) => n >= 0);
+  s.sparse = numberFlag('--sparse', f.sparse, 'a penalty weight λ >= 0', (n) => n >= 0);
+  s.weightDecay = numberFlag('--weight-decay', f.weightDecay, 'a weight decay λ >= 0', (n) => n >= 0);
   if (f.outputActivation !== undefined) s.outputActivation = choiceFlag('--output-activation', f.outputActivation, ACTIVATIONS);
   return s;
 }
@@ -83,12 +91,18 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and shuffling', '0')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
-    .option('--noise <spec>', 'denoising: corrupt each input batch with dropout:p (nn.Dropout) or mask:p')
+    .option('--variant <name>', `${VARIANTS.join('|')} (default standard, or denoising with --noise)`)
+    .option('--noise <spec>', 'denoising corruption: dropout:p (nn.Dropout, the default), mask:p, gaussian:sigma, saltpepper:p, patch:k')
+    .option('--contractive <lambda>', 'contractive variant: weight of ‖∂h/∂x‖²_F (one-layer encoders)')
+    .option('--sparse <lambda>', 'L1 penalty on the code, any variant', '0')
+    .option('--weight-decay <lambda>', "the optimiser's weight decay, any variant", '0')
     .option('--force', 'replace a model already in --out')
-    .action((f: TrainFlags) => trainCommand(f));
+    .action((f: TrainFlags) => {
+      trainCommand(f);
+    });
 }
 
-export function trainCommand(f: TrainFlags): void {
+export function trainCommand(f: TrainFlags): { run: Training; history: EpochMetrics[]; image: { width: number; height: number } | null } {
   // Everything is checked, and the data loaded, before anything is written.
   const settings = settingsFromFlags(f);
   const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
@@ -121,6 +135,7 @@ export function trainCommand(f: TrainFlags): void {
     },
   });
   const figureRows = run.test ?? run.train;
-  writeFileAtomic(join(out, 'reconstructions.png'), reconstructionPng(run.model, scaling, figureRows, data.image, 10));
+  writeFileAtomic(join(out, 'reconstructions.png'), reconstructionPng(run.model, scaling, figureRows, data.image, 10, run.testCorrupted));
   process.stdout.write(`wrote ${modelPath}, ${join(out, 'metrics.json')}, ${join(out, 'reconstructions.png')}\n`);
+  return { run, history, image: data.image };
 }

@@ -156,3 +156,91 @@ test('architecture validation rejects bad configs with one-line messages', () =>
     assert.throws(() => new Autoencoder(c as ArchitectureConfig, backend), (e: unknown) => e instanceof ValidationError && !(e as Error).message.includes('\n'));
   }
 });
+
+/** Finite differences of the whole objective (reconstruction + penalties) against forwardBackward. */
+function gradCheckObjective(config: ArchitectureConfig, loss: LossName, reg: { contractive: number; sparse: number }, seed: number) {
+  const rng = new Rng(seed);
+  const model = new Autoencoder(config, backend, rng);
+  const x = batch(rng, 5, config.layers[0]!);
+  const value = model.forwardBackward(x, x, loss, reg);
+  assert.ok(Math.abs(value - model.objective(x, x, loss, reg)) < 1e-9 * Math.max(1, value));
+  const analytic = model.params.map((p) => Float64Array.from(p.grad));
+  let worst = 0;
+  let skipped = 0;
+  let checked = 0;
+  const kinked = config.activation === 'relu';
+  const step = kinked ? 1e-3 : 1e-2;
+  model.params.forEach((p, pi) => {
+    for (let i = 0; i < p.value.length; i++) {
+      const orig = p.value[i]!;
+      const h = step * Math.max(1, Math.abs(orig));
+      p.value[i] = orig + h;
+      const up = model.objective(x, x, loss, reg);
+      p.value[i] = orig - h;
+      const down = model.objective(x, x, loss, reg);
+      p.value[i] = orig;
+      const numeric = (up - down) / (Math.fround(orig + h) - Math.fround(orig - h));
+      const a = analytic[pi]![i]!;
+      if (kinked && a === 0 && numeric !== 0) {
+        skipped++;
+        continue;
+      }
+      worst = Math.max(worst, Math.abs(numeric - a) / Math.max(1e-3, Math.abs(numeric) + Math.abs(a)));
+      checked++;
+    }
+  });
+  return { worst, checked, skipped };
+}
+
+for (const act of ACTIVATIONS) {
+  for (const tied of [false, true]) {
+    test(`gradient check: contractive penalty, ${act} encoder${tied ? ', tied' : ''}`, () => {
+      const out: ActivationName = act === 'relu' ? 'tanh' : act;
+      const { worst, checked, skipped } = gradCheckObjective(arch(act, out, tied, [6, 4]), 'mse', { contractive: 0.3, sparse: 0 }, 21);
+      assert.ok(checked > 20 && skipped <= checked / 4, `checked ${checked}, skipped ${skipped}`);
+      assert.ok(worst < 2e-2, `worst relative error ${worst}`);
+    });
+  }
+  test(`gradient check: sparse L1 penalty on the code, ${act}`, () => {
+    const out: ActivationName = act === 'relu' ? 'tanh' : act;
+    const { worst, checked, skipped } = gradCheckObjective(arch(act, out, false, [6, 4, 3]), 'mse', { contractive: 0, sparse: 0.2 }, 22);
+    assert.ok(checked > 20 && skipped <= checked / 4, `checked ${checked}, skipped ${skipped}`);
+    assert.ok(worst < 2e-2, `worst relative error ${worst}`);
+  });
+}
+
+test('gradient check: contractive and sparse together with BCE', () => {
+  const { worst } = gradCheckObjective(arch('sigmoid', 'sigmoid', false, [6, 4]), 'bce', { contractive: 0.5, sparse: 0.1 }, 23);
+  assert.ok(worst < 2e-2, `worst relative error ${worst}`);
+});
+
+test('the contractive penalty is ‖∂h/∂x‖²_F: closed form against finite differences of the encoder', () => {
+  for (const act of ['tanh', 'sigmoid', 'linear'] as const) {
+    const rng = new Rng(31);
+    const model = new Autoencoder(arch(act, 'tanh', false, [5, 3]), backend, rng);
+    const x = batch(rng, 1, 5);
+    const norm = model.jacobianNorms(x)[0]!;
+    // Numerical Jacobian of h with respect to x, column by column.
+    let fro = 0;
+    const h0 = model.encode(x).data;
+    for (let i = 0; i < 5; i++) {
+      const xp = matrix(1, 5, Float32Array.from(x.data));
+      const e = 1e-3;
+      xp.data[i] = xp.data[i]! + e;
+      const hp = model.encode(xp).data;
+      xp.data[i] = x.data[i]! - e;
+      const hm = model.encode(xp).data;
+      const denom = Math.fround(x.data[i]! + e) - Math.fround(x.data[i]! - e);
+      for (let j = 0; j < 3; j++) fro += ((hp[j]! - hm[j]!) / denom) ** 2;
+      void h0;
+    }
+    assert.ok(Math.abs(Math.sqrt(fro) - norm) < 2e-3 * Math.max(1, norm), `${act}: closed form ${norm}, numeric ${Math.sqrt(fro)}`);
+  }
+});
+
+test('a deep encoder with the contractive penalty is refused, never computed wrongly', () => {
+  const model = new Autoencoder(arch('tanh', 'tanh', false, [6, 4, 3]), backend, new Rng(1));
+  const x = batch(new Rng(2), 2, 6);
+  assert.throws(() => model.forwardBackward(x, x, 'mse', { contractive: 0.1, sparse: 0 }), /contractive penalty: expected a one-layer encoder/);
+  assert.throws(() => model.jacobianNorms(x), ValidationError);
+});

@@ -4,6 +4,18 @@ import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
 import type { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { Dense, Param } from './dense.js';
+import {
+  addContractiveGradW,
+  addContractiveGradZ,
+  addL1Grad,
+  checkContractiveDepth,
+  contractiveSum,
+  jacobianNorms,
+  l1Sum,
+  NO_REGULARIZATION,
+  rowNormsSquared,
+  type Regularization,
+} from './regularizers.js';
 
 /**
  * The architecture. `layers` lists the encoder's sizes from the input to the code,
@@ -144,27 +156,37 @@ export class Autoencoder {
 
   /**
    * Training step, part one and two: forward, loss and backward on one batch. Leaves the
-   * gradients in each Param.grad and returns the batch's mean loss. `target` is the clean
-   * input (for a denoising model `input` is its corrupted version).
+   * gradients in each Param.grad and returns the batch's objective: the mean reconstruction
+   * loss plus any penalties. `target` is the clean input (for a denoising model `input` is its
+   * corrupted version).
    */
-  forwardBackward(input: Matrix, target: Matrix, loss: LossName): number {
+  forwardBackward(input: Matrix, target: Matrix, loss: LossName, reg: Regularization = NO_REGULARIZATION): number {
     const layers = this.layers;
     const last = layers.length - 1;
+    const code = this.encoder.length - 1;
     this.checkInput(input, this.inputSize, 'input');
     this.checkInput(target, this.inputSize, 'target');
     if (target.rows !== input.rows) throw new ValidationError(expected('target rows', `${input.rows} to match the input`, target.rows));
+    if (reg.contractive > 0) checkContractiveDepth(this.encoder.length, this.config.layers);
     const ws = this.workspace(input.rows);
     const yhat = this.run(input, 0, layers.length);
     // BCE after a sigmoid is differentiated with respect to the logit: (x̂ − x) needs no division.
     const wrtLogit = loss === 'bce' && layers[last]!.activation === 'sigmoid';
     const count = yhat.rows * yhat.cols;
-    const sum = this.backend.loss(loss, yhat, target, ws.grads[last]!, 1 / count, wrtLogit);
+    const batch = input.rows;
+    let objective = this.backend.loss(loss, yhat, target, ws.grads[last]!, 1 / count, wrtLogit) / count;
+    const enc0 = this.encoder[0]!;
+    const q = reg.contractive > 0 ? rowNormsSquared(enc0.weight.valueMatrix) : null;
+    if (q) objective += (reg.contractive * contractiveSum(ws.outs[0]!, q, enc0.activation)) / batch;
+    if (reg.sparse > 0) objective += (reg.sparse * l1Sum(ws.outs[code]!)) / batch;
     for (const p of this.params) p.gradWritten = false;
     for (let l = last; l >= 0; l--) {
       const layer = layers[l]!;
       const g = ws.grads[l]!;
       const x = l === 0 ? input : ws.outs[l - 1]!;
+      if (l === code && reg.sparse > 0) addL1Grad(ws.outs[code]!, reg.sparse / batch, g);
       if (!(l === last && wrtLogit)) this.backend.activationBackward(g, ws.outs[l]!, layer.activation);
+      if (l === 0 && q) addContractiveGradZ(ws.outs[0]!, q, layer.activation, reg.contractive / batch, g);
       this.backend.sumRows(g, layer.bias.grad, layer.bias.gradWritten);
       layer.bias.gradWritten = true;
       const w = layer.weight;
@@ -172,9 +194,32 @@ export class Autoencoder {
       if (layer.transposed) this.backend.matmul(x, true, g, false, w.gradMatrix, w.gradWritten ? 1 : 0);
       else this.backend.matmul(g, true, x, false, w.gradMatrix, w.gradWritten ? 1 : 0);
       w.gradWritten = true;
+      if (l === 0 && q) addContractiveGradW(ws.outs[0]!, w.valueMatrix, layer.activation, reg.contractive / batch, w.gradMatrix);
       if (l > 0) this.backend.matmul(g, false, w.valueMatrix, layer.transposed, ws.grads[l - 1]!, 0);
     }
-    return sum / count;
+    return objective;
+  }
+
+  /** The training objective on a batch without gradients: mean reconstruction loss plus penalties. */
+  objective(input: Matrix, target: Matrix, loss: LossName, reg: Regularization = NO_REGULARIZATION): number {
+    const yhat = this.run(input, 0, this.layers.length);
+    let value = this.backend.loss(loss, yhat, target, null, 0, false) / (yhat.rows * yhat.cols);
+    const ws = this.workspace(input.rows);
+    if (reg.contractive > 0) {
+      checkContractiveDepth(this.encoder.length, this.config.layers);
+      const enc0 = this.encoder[0]!;
+      value += (reg.contractive * contractiveSum(ws.outs[0]!, rowNormsSquared(enc0.weight.valueMatrix), enc0.activation)) / input.rows;
+    }
+    if (reg.sparse > 0) value += (reg.sparse * l1Sum(ws.outs[this.encoder.length - 1]!)) / input.rows;
+    return value;
+  }
+
+  /** ‖∂h/∂x‖_F for each row of x, in closed form (one-layer encoders). */
+  jacobianNorms(x: Matrix): Float64Array {
+    checkContractiveDepth(this.encoder.length, this.config.layers);
+    const enc0 = this.encoder[0]!;
+    const h = this.encode(x);
+    return jacobianNorms(h, rowNormsSquared(enc0.weight.valueMatrix), enc0.activation);
   }
 
   /** Σ of the per-element loss of the reconstruction against target, without gradients (for evaluation). */

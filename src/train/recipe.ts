@@ -4,16 +4,21 @@ import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { scaled, type Dataset } from '../data/dataset.js';
-import { SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
 import { Autoencoder } from '../nn/autoencoder.js';
+import { checkContractiveDepth, type Regularization } from '../nn/regularizers.js';
 import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
-import { parseNoise } from './corruption.js';
+import { corruptAll, makeCorruption, parseNoiseSpec, type Corruption } from './corruption.js';
 import { fit, type Callbacks, type EpochMetrics } from './trainer.js';
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
+export const VARIANTS = ['standard', 'denoising', 'contractive'] as const;
+export type Variant = (typeof VARIANTS)[number];
+/** The notebook's corruption, used by the denoising variant when no noise is named. */
+export const DEFAULT_NOISE = 'dropout:0.5';
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 /** Everything that defines a training run. Defaults are the notebook's. */
@@ -35,8 +40,19 @@ export interface TrainSettings {
   /** SGD's momentum. */
   momentum: number;
   seed: number;
-  /** Denoising corruption, e.g. "dropout:0.5" (the notebook's); none when absent. */
+  /**
+   * standard; denoising (reconstruct the clean input from a corrupted one); contractive
+   * (reconstruction + λ‖∂h/∂x‖²_F). Defaults to denoising when `noise` is given, else standard.
+   */
+  variant?: Variant;
+  /** Denoising corruption, e.g. "dropout:0.5" (the notebook's, and the default for denoising). */
   noise?: string;
+  /** The contractive variant's λ. */
+  contractive?: number;
+  /** λ of an L1 penalty on the code, for any variant. */
+  sparse: number;
+  /** The optimiser's weight decay (λ·w added to the gradient), for any variant. */
+  weightDecay: number;
 }
 
 export const NOTEBOOK_SETTINGS: TrainSettings = {
@@ -51,6 +67,8 @@ export const NOTEBOOK_SETTINGS: TrainSettings = {
   optimizer: 'adam',
   momentum: 0.9,
   seed: 0,
+  sparse: 0,
+  weightDecay: 0,
 };
 
 /** Fills defaults and checks every setting against one table of constraints. */
@@ -72,7 +90,21 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
   check('optimizer', s.optimizer, { kind: 'oneOf', choices: OPTIMIZERS });
   check('momentum', s.momentum, { kind: 'number', min: 0, max: 1, maxExclusive: true });
   check('seed', s.seed, { kind: 'int', min: 0 });
-  if (s.noise !== undefined) parseNoise(s.noise);
+  check('sparse', s.sparse, { kind: 'number', min: 0 });
+  check('weight decay', s.weightDecay, { kind: 'number', min: 0 });
+  s.variant ??= s.noise !== undefined ? 'denoising' : 'standard';
+  check('variant', s.variant, { kind: 'oneOf', choices: VARIANTS });
+  if (s.variant === 'denoising') {
+    s.noise ??= DEFAULT_NOISE;
+    parseNoiseSpec(s.noise);
+  } else if (s.noise !== undefined) throw new ValidationError(expected('noise', 'only with the denoising variant', `${s.noise} with variant ${s.variant}`));
+  if (s.variant === 'contractive') {
+    if (s.contractive === undefined) throw new ValidationError(expected('contractive', 'a penalty weight λ >= 0 for the contractive variant', 'nothing'));
+    check('contractive', s.contractive, { kind: 'number', min: 0 });
+    if (s.layers !== undefined && s.layers.length > 2) checkContractiveDepth(s.layers.length - 1, s.layers);
+  } else if (s.contractive !== undefined) {
+    throw new ValidationError(expected('contractive', 'only with the contractive variant', `${s.contractive} with variant ${s.variant}`));
+  }
   const out = outputActivationOf(s);
   if (s.loss === 'bce') {
     // BCE needs targets in [0,1] and outputs in (0,1).
@@ -93,7 +125,13 @@ export function layersOf(s: TrainSettings, inputSize: number): number[] {
 }
 
 export function makeOptimizer(s: TrainSettings, model: Autoencoder): Optimizer {
-  return s.optimizer === 'adam' ? new Adam(model.params, { lr: s.lr }) : new Sgd(model.params, { lr: s.lr, momentum: s.momentum });
+  return s.optimizer === 'adam'
+    ? new Adam(model.params, { lr: s.lr, weightDecay: s.weightDecay })
+    : new Sgd(model.params, { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
+}
+
+export function regularizationOf(s: TrainSettings): Regularization {
+  return { contractive: s.variant === 'contractive' ? (s.contractive ?? 0) : 0, sparse: s.sparse };
 }
 
 /** A prepared run: the data scaled, the model initialised, ready to fit. */
@@ -104,6 +142,10 @@ export interface Training {
   config: ModelConfig;
   train: Matrix;
   test: Matrix | null;
+  /** Denoising: the corruption, and the test rows corrupted once with a fixed seed. */
+  corruption: Corruption | null;
+  testCorrupted: Matrix | null;
+  regularization: Regularization;
   optimizer: Optimizer;
   rng: Rng;
   fit(callbacks?: Callbacks): EpochMetrics[];
@@ -126,6 +168,10 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
   const rng = new Rng(settings.seed);
   const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
   const optimizer = makeOptimizer(settings, model);
+  const regularization = regularizationOf(settings);
+  const corruption = settings.noise === undefined ? null : makeCorruption(settings.noise, { range: rangeOf(settings.scale), image: data.image });
+  // The test set is corrupted once, from its own generator, so every epoch is scored on the same noise.
+  const testCorrupted = corruption && test ? corruptAll(test, corruption, new Rng(settings.seed + 1), backend) : null;
   const config: ModelConfig = {
     format: MODEL_FORMAT,
     architecture: model.config,
@@ -136,7 +182,10 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       epochs: settings.epochs,
       batchSize: settings.batchSize,
       seed: settings.seed,
-      ...(settings.noise === undefined ? {} : { noise: parseNoise(settings.noise).spec }),
+      variant: settings.variant,
+      ...(corruption ? { noise: corruption.spec } : {}),
+      ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
+      sparse: settings.sparse,
       backend: backend.name,
       data: { source: data.source, trainCount: train.rows, testCount: test?.rows ?? 0, image: data.image },
     },
@@ -147,6 +196,9 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
     config,
     train,
     test,
+    corruption,
+    testCorrupted,
+    regularization,
     optimizer,
     rng,
     fit(callbacks?: Callbacks) {
@@ -158,7 +210,9 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
         rng,
         ...(test ? { test } : {}),
         ...(callbacks ? { callbacks } : {}),
-        ...(settings.noise === undefined ? {} : { corruption: parseNoise(settings.noise) }),
+        regularization,
+        ...(corruption ? { corruption } : {}),
+        ...(testCorrupted ? { testCorrupted } : {}),
       });
     },
   };

@@ -6,14 +6,17 @@ import { check } from '../core/validate.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Corruption } from './corruption.js';
+import { NO_REGULARIZATION, type Regularization } from '../nn/regularizers.js';
 import { evaluate } from './evaluate.js';
 
 export interface EpochMetrics {
   epoch: number;
-  /** Mean of the batch losses over the epoch, weighted by batch size. */
+  /** Mean of the batch objectives (reconstruction plus any penalties) over the epoch, weighted by batch size. */
   trainLoss: number;
-  /** Loss on the test set after the epoch, or null without a test set. */
+  /** Reconstruction loss on the test set after the epoch, or null without a test set. */
   testLoss: number | null;
+  /** Denoising: the loss of the reconstructions of corrupted test rows against the clean ones. */
+  testLossCorrupted?: number;
   /** Wall-clock seconds of the epoch's training steps (test evaluation excluded). */
   seconds: number;
   samplesPerSecond: number;
@@ -44,14 +47,27 @@ export interface FitOptions {
   callbacks?: Callbacks;
   /** Denoising: train to reconstruct each clean batch from its corrupted copy. */
   corruption?: Corruption;
+  /** Corrupted copies of the test rows (fixed once), reported as testLossCorrupted. */
+  testCorrupted?: Matrix;
+  /** Penalties added to the reconstruction loss (contractive, sparse). */
+  regularization?: Regularization;
 }
 
 /**
  * One optimisation step on a batch: forward, loss, backward, update. Throws
  * DivergenceError naming the epoch and batch when the loss or a weight stops being finite.
  */
-export function trainStep(model: Autoencoder, optimizer: Optimizer, input: Matrix, target: Matrix, loss: LossName, epoch: number, batch: number): number {
-  const value = model.forwardBackward(input, target, loss);
+export function trainStep(
+  model: Autoencoder,
+  optimizer: Optimizer,
+  input: Matrix,
+  target: Matrix,
+  loss: LossName,
+  epoch: number,
+  batch: number,
+  reg: Regularization = NO_REGULARIZATION,
+): number {
+  const value = model.forwardBackward(input, target, loss, reg);
   if (!Number.isFinite(value)) {
     throw new DivergenceError(`training diverged: the loss became ${value} at epoch ${epoch}, batch ${batch}`, epoch, batch);
   }
@@ -99,7 +115,7 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
         input = topRows(noisyBuf, count);
         opts.corruption.apply(x, input, opts.rng, model.backend);
       }
-      const loss = trainStep(model, opts.optimizer, input, x, opts.loss, epoch, b + 1);
+      const loss = trainStep(model, opts.optimizer, input, x, opts.loss, epoch, b + 1, opts.regularization);
       lossSum += loss * count;
       cb.onBatchEnd?.({ epoch, batch: b + 1, batches, loss });
     }
@@ -109,6 +125,7 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
       throw new DivergenceError(`training diverged: the test loss became ${testLoss} after epoch ${epoch}, batch ${batches}`, epoch, batches);
     }
     const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, testLoss, seconds, samplesPerSecond: n / seconds };
+    if (opts.test && opts.testCorrupted) metrics.testLossCorrupted = evaluate(model, opts.testCorrupted, opts.loss, opts.test).loss;
     history.push(metrics);
     cb.onEpochEnd?.(metrics);
   }

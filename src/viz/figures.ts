@@ -35,3 +35,34 @@ export function reconstructionFigure(originals: Matrix, reconstructions: Matrix,
   }
   return stack(bands, 6, 200);
 }
+
+export interface KernelFigureOptions {
+  width: number;
+  height: number;
+  /** Kernels per row; defaults to a near-square grid. */
+  cols?: number;
+  zoom?: number;
+}
+
+/**
+ * The lecture's Figs. 22–23: each row of the encoder's first weight matrix W [d, n] drawn as
+ * a width×height picture, scaled to its own min..max (black lowest, white highest), in a grid
+ * in row order: kernel k at row ⌊k / cols⌋, column k mod cols.
+ */
+export function kernelsFigure(w: Matrix, opts: KernelFigureOptions): Raster {
+  const cols = opts.cols ?? Math.ceil(Math.sqrt(w.rows));
+  return imageGrid(w, { width: opts.width, height: opts.height, cols, range: 'per-image', zoom: opts.zoom ?? 2, pad: 2, background: 128 });
+}
+
+/**
+ * Several rows of pictures stacked top to bottom, picture k of every row in column k: the
+ * layout of the notebook's inpainting comparison (mask, corrupted, clean, AE, Telea, NS).
+ */
+export function rowsFigure(rows: Matrix[], opts: { width: number; height: number; range: readonly [number, number]; zoom?: number }): Raster {
+  const cols = Math.max(1, ...rows.map((r) => r.rows));
+  return stack(
+    rows.map((r) => imageGrid(r, { width: opts.width, height: opts.height, cols, range: opts.range, zoom: opts.zoom ?? 2, pad: 2 })),
+    4,
+    200,
+  );
+}

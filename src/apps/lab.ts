@@ -1,0 +1,156 @@
+import type { Backend } from '../core/backend.js';
+import { matrix, type Matrix } from '../core/matrix.js';
+import { Rng } from '../core/rng.js';
+import type { Dataset } from '../data/dataset.js';
+import { lowRankData } from '../data/synthetic.js';
+import { columnsOf, fitPca, pcaBasis, pcaReconstruct, principalAngles } from '../baselines/pca.js';
+import { Autoencoder } from '../nn/autoencoder.js';
+import { Adam } from '../optim/adam.js';
+import { corruptAll, makeCorruption } from '../train/corruption.js';
+import { evaluate } from '../train/evaluate.js';
+import { prepareTraining, type TrainSettings } from '../train/recipe.js';
+import { fit } from '../train/trainer.js';
+
+/**
+ * Small studies that show the lecture's claims with numbers. Each takes raw MNIST-like data
+ * (a Dataset) and trains its own models, so they can run at any size: the tests run them on
+ * subsets, `ae lab` on the full set.
+ */
+export interface StudyOptions {
+  epochs: number;
+  backend: Backend;
+  seed?: number;
+  onProgress?: (line: string) => void;
+}
+
+function copyData(d: Dataset): Dataset {
+  return { ...d, train: { ...d.train, data: d.train.data.slice() }, test: d.test ? { ...d.test, data: d.test.data.slice() } : null };
+}
+
+function trainOn(d: Dataset, settings: Partial<TrainSettings>, opts: StudyOptions) {
+  const run = prepareTraining({ seed: opts.seed ?? 0, epochs: opts.epochs, ...settings }, copyData(d), opts.backend, { inPlace: true });
+  run.fit();
+  return run;
+}
+
+export interface OvercompleteRow {
+  model: string;
+  hidden: number;
+  noise: string;
+  /** MSE of the reconstruction of clean test digits. */
+  cleanMse: number;
+  /** MSE against the clean digit of the reconstruction of its dropout-corrupted copy. */
+  corruptedMse: number;
+  /** The MSE of the corrupted digit itself against the clean one: what doing nothing scores. */
+  identityCorruptedMse: number;
+}
+
+/**
+ * Under- versus over-complete: an over-complete code (d = 500 > the ~150 pixels a digit
+ * uses) trained without noise can copy its input, so it reconstructs clean digits well and
+ * corrupted ones poorly; the same size trained to denoise restores them.
+ */
+export function overcompleteStudy(d: Dataset, opts: StudyOptions, noise = 'dropout:0.5'): OvercompleteRow[] {
+  const configs: Array<[string, Partial<TrainSettings>]> = [
+    ['under-complete, standard', { hidden: 30 }],
+    ['over-complete, standard', { hidden: 500 }],
+    ['over-complete, denoising', { hidden: 500, variant: 'denoising', noise }],
+  ];
+  return configs.map(([name, settings]) => {
+    opts.onProgress?.(`overcomplete: training ${name} (d=${settings.hidden})`);
+    const run = trainOn(d, settings, opts);
+    const test = run.test!;
+    const corruption = makeCorruption(noise, { range: [-1, 1], image: d.image });
+    const bad = corruptAll(test, corruption, new Rng(12345), opts.backend);
+    return {
+      model: name,
+      hidden: settings.hidden!,
+      noise: settings.noise ?? 'none',
+      cleanMse: evaluate(run.model, test).loss,
+      corruptedMse: evaluate(run.model, bad, 'mse', test).loss,
+      identityCorruptedMse: mseOf(bad, test),
+    };
+  });
+}
+
+function mseOf(a: Matrix, b: Matrix): number {
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += (a.data[i]! - b.data[i]!) ** 2;
+  return s / a.data.length;
+}
+
+export interface ContractiveRow {
+  lambda: number;
+  cleanMse: number;
+  /** Mean over test digits of ‖∂h/∂x‖_F. */
+  jacobianNorm: number;
+}
+
+/** The contractive penalty contracts: the mean ‖∂h/∂x‖_F on test data falls as λ grows. */
+export function contractiveStudy(d: Dataset, opts: StudyOptions, lambdas = [0, 1e-4, 1e-3, 1e-2, 1e-1], hidden = 30): ContractiveRow[] {
+  return lambdas.map((lambda) => {
+    opts.onProgress?.(`contractive: training λ=${lambda}`);
+    const run = trainOn(d, { hidden, variant: 'contractive', contractive: lambda }, opts);
+    const norms = run.model.jacobianNorms(run.test!);
+    let s = 0;
+    for (const v of norms) s += v;
+    return { lambda, cleanMse: evaluate(run.model, run.test!).loss, jacobianNorm: s / norms.length };
+  });
+}
+
+export interface PcaStudy {
+  data: string;
+  d: number;
+  /** Principal angles in degrees between the tied linear AE's decoder subspace and the top-d PCA subspace. */
+  angles: number[];
+  aeMse: number;
+  pcaMse: number;
+}
+
+/**
+ * A linear autoencoder with tied weights trained with MSE spans the same subspace as the
+ * top-d principal components. The decoder's columns (the encoder's rows) are compared with
+ * PCA's directions by their principal angles.
+ */
+export function pcaStudyOn(name: string, train: Matrix, test: Matrix, d: number, opts: StudyOptions & { lr?: number; batchSize?: number }): PcaStudy {
+  const rng = new Rng(opts.seed ?? 0);
+  const model = new Autoencoder({ layers: [train.cols, d], activation: 'linear', outputActivation: 'linear', tied: true }, opts.backend, rng);
+  opts.onProgress?.(`pca: training a tied linear ${train.cols}-${d}-${train.cols} autoencoder on ${name}`);
+  fit(model, train, { epochs: opts.epochs, batchSize: opts.batchSize ?? 256, loss: 'mse', optimizer: new Adam(model.params, { lr: opts.lr ?? 1e-3 }), rng });
+  const pca = fitPca(train, d);
+  const angles = Array.from(principalAngles(columnsOf(model.encoder[0]!.weight.valueMatrix, 'rows'), pcaBasis(pca)));
+  const pr = pcaReconstruct(pca, test);
+  return { data: name, d, angles, aeMse: evaluate(model, test).loss, pcaMse: mseOf(pr, test) };
+}
+
+/** The synthetic check: 20-dimensional points near a known 3-dimensional subspace. */
+export function syntheticPcaStudy(opts: StudyOptions): PcaStudy {
+  const rng = new Rng(opts.seed ?? 0);
+  const { x } = lowRankData(rng, { rows: 6000, dim: 20, rank: 3, noise: 0.05, scale: 1 });
+  const train = matrix(5000, 20, x.data.slice(0, 5000 * 20));
+  const test = matrix(1000, 20, x.data.slice(5000 * 20));
+  return pcaStudyOn('synthetic (20-D, rank 3, noise 0.05)', train, test, 3, { ...opts, lr: 1e-2, batchSize: 64 });
+}
+
+export function overcompleteTable(rows: OvercompleteRow[]): string {
+  return [
+    '| model | d | trained with | clean test MSE | corrupted test MSE |',
+    '|---|---:|---|---:|---:|',
+    ...rows.map((r) => `| ${r.model} | ${r.hidden} | ${r.noise} | ${r.cleanMse.toFixed(4)} | ${r.corruptedMse.toFixed(4)} |`),
+    '',
+    `Corrupted input: dropout:0.5 on the test digits; leaving it as it is scores ${rows[0]?.identityCorruptedMse.toFixed(4)}.`,
+  ].join('\n');
+}
+
+export function contractiveTable(rows: ContractiveRow[]): string {
+  return ['| λ | clean test MSE | mean ‖∂h/∂x‖_F |', '|---:|---:|---:|', ...rows.map((r) => `| ${r.lambda} | ${r.cleanMse.toFixed(4)} | ${r.jacobianNorm.toFixed(4)} |`)].join('\n');
+}
+
+export function pcaTable(studies: PcaStudy[]): string {
+  const fmt = (a: number[]) => (a.length <= 6 ? a.map((v) => v.toFixed(2)).join(', ') : `${a.slice(0, 3).map((v) => v.toFixed(2)).join(', ')}, …, ${a.slice(-2).map((v) => v.toFixed(2)).join(', ')}`);
+  return [
+    '| data | d | principal angles (degrees, ascending) | largest | tied linear AE test MSE | PCA test MSE |',
+    '|---|---:|---|---:|---:|---:|',
+    ...studies.map((s) => `| ${s.data} | ${s.d} | ${fmt(s.angles)} | ${Math.max(...s.angles).toFixed(2)} | ${s.aeMse.toFixed(5)} | ${s.pcaMse.toFixed(5)} |`),
+  ].join('\n');
+}

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../io/atomic.js';
+import { encodePng } from '../viz/image.js';
+import { kernelsFigure } from '../viz/figures.js';
+import { imageShape } from '../data/dataset.js';
+import { checkFileOutput, loadModelFlag } from './common.js';
+import { UsageError } from './exit.js';
+import { intFlag } from './options.js';
+
+interface KernelsFlags {
+  model: string;
+  out: string;
+  cols?: string;
+  backend: string;
+}
+
+export function registerKernels(program: Command): void {
+  program
+    .command('kernels')
+    .description("draw each row of the encoder's first weight matrix as an image, scaled per kernel (Figs. 22-23)")
+    .requiredOption('--model <file>', 'a model.safetensors written by ae train')
+    .requiredOption('--out <png>', 'the picture to write')
+    .option('--cols <n>', 'kernels per row (default: a near-square grid)')
+    .option('--backend <name>', 'auto|native|js', 'auto')
+    .action((f: KernelsFlags) => {
+      checkFileOutput('--out', f.out, '.png');
+      const cols = f.cols === undefined ? undefined : intFlag('--cols', f.cols);
+      const { model } = loadModelFlag(f.model, f.backend);
+      const shape = imageShape(model.inputSize);
+      if (!shape) throw new UsageError(`--model: expected a model of square images (input size a perfect square), received input size ${model.inputSize}`);
+      const fig = kernelsFigure(model.encoder[0]!.weight.valueMatrix, { ...shape, ...(cols === undefined ? {} : { cols }) });
+      writeFileAtomic(f.out, encodePng(fig));
+      process.stdout.write(`wrote ${f.out} (${model.encoder[0]!.outSize} kernels)\n`);
+    });
+}
