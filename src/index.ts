@@ -23,4 +23,14 @@ export { encodeSafetensors, decodeSafetensors, readSafetensorsFile, writeSafeten
 export { saveModel, loadModel, encodeModel, decodeModel, MODEL_FORMAT, type ModelConfig, type LoadedModel } from './io/model-file.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { imageGrid, encodePng, decodePng, type Raster } from './viz/image.js';
-export { reconstructionFigure } from './viz/figures.js';
+export { reconstructionFigure, kernelsFigure, rowsFigure, labelledRowsFigure, titled } from './viz/figures.js';
+export { drawText, textWidth, withLeftLabels, withTitle } from './viz/text.js';
+export { makeCorruption, parseNoiseSpec, corruptAll, NOISE_KINDS, type Corruption, type NoiseSpec } from './train/corruption.js';
+export { CONTRACTIVE_TABLE, NO_REGULARIZATION, type Regularization } from './nn/regularizers.js';
+export { VARIANTS, DEFAULT_NOISE, type Variant } from './train/recipe.js';
+export { NativeBackend } from './backends/native/index.js';
+export { compareInpainting, inpaintingTable, type InpaintComparison } from './apps/inpaint.js';
+export { overcompleteStudy, contractiveStudy, pcaStudyOn, syntheticPcaStudy } from './apps/lab.js';
+export { fitPca, pcaEncode, pcaDecode, pcaReconstruct, principalAngles, type Pca } from './baselines/pca.js';
+export { loadOpenCv, inpaint as opencvInpaint, type InpaintMethod } from './baselines/opencv.js';
+export { lowRankData } from './data/synthetic.js';

@@ -18,6 +18,9 @@ export const INPAINT_LABELS: Record<InpaintRow, string> = {
   ns: 'OpenCV Navier-Stokes (radius 3)',
 };
 
+/** Row labels of the comparison figure: mask, corrupted, clean, then the methods. */
+export const INPAINT_FIGURE_LABELS = ['mask', 'corrupted', 'clean', 'AE', 'AE, known kept', 'Telea', 'Navier-Stokes'];
+
 export interface MethodScore {
   method: InpaintRow;
   label: string;

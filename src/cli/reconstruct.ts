@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
-import { topRows, type Matrix } from '../core/matrix.js';
+import { rowSlice, type Matrix } from '../core/matrix.js';
 import { rangeOf, type Scaling } from '../data/scaling.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
-import { encodePng } from '../viz/image.js';
-import { reconstructionFigure, rowsFigure } from '../viz/figures.js';
+import { encodePng, stack } from '../viz/image.js';
+import { labelledRowsFigure } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
 import { checkFileOutput, evalData, loadModelFlag } from './common.js';
 import { intFlag } from './options.js';
 
 /**
- * The Fig. 20 picture of the first `count` rows of `rows` (already scaled) as PNG bytes; with
- * `corrupted` copies (a denoising model, Fig. 21) three rows: clean, corrupted, reconstruction of the corrupted.
+ * The Fig. 20 picture of the first `count` rows of `rows` (already scaled) as PNG bytes:
+ * originals above their reconstructions, ten to a band, each row labelled. With `corrupted`
+ * copies (a denoising model, Fig. 21) each band has three rows: clean, corrupted, and the
+ * reconstruction of the corrupted one.
  */
 export function reconstructionPng(
   model: Autoencoder,
@@ -21,14 +23,21 @@ export function reconstructionPng(
   count: number,
   corrupted: Matrix | null = null,
 ): Uint8Array {
-  const originals = topRows(rows, Math.min(count, rows.rows));
+  const n = Math.min(count, rows.rows);
   const shape = image ?? { width: rows.cols, height: 1 };
-  if (corrupted) {
-    const noisy = topRows(corrupted, originals.rows);
-    return encodePng(rowsFigure([originals, noisy, model.reconstruct(noisy)], { ...shape, range: rangeOf(scaling.kind), zoom: image ? 2 : 4 }));
+  const opts = { ...shape, range: rangeOf(scaling.kind), zoom: image ? 2 : 4 };
+  const bands = [];
+  for (let start = 0; start < n; start += 10) {
+    const end = Math.min(n, start + 10);
+    const originals = rowSlice(rows, start, end);
+    if (corrupted) {
+      const noisy = rowSlice(corrupted, start, end);
+      bands.push(labelledRowsFigure([originals, noisy, model.reconstruct(noisy)], ['clean', 'corrupted', 'reconstruction'], opts));
+    } else {
+      bands.push(labelledRowsFigure([originals, model.reconstruct(originals)], ['input', 'reconstruction'], opts));
+    }
   }
-  const fig = reconstructionFigure(originals, model.reconstruct(originals), { ...shape, range: rangeOf(scaling.kind), cols: 10, zoom: image ? 2 : 4 });
-  return encodePng(fig);
+  return encodePng(stack(bands, 6, 255));
 }
 
 interface ReconstructFlags {

@@ -1,6 +1,7 @@
 import { ValidationError, expected } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/matrix.js';
 import { imageGrid, stack, type Raster } from './image.js';
+import { withLeftLabels, withTitle, type LabelOptions, type TitleOptions } from './text.js';
 
 export interface ReconstructionFigureOptions {
   width: number;
@@ -65,4 +66,37 @@ export function rowsFigure(rows: Matrix[], opts: { width: number; height: number
     4,
     200,
   );
+}
+
+/**
+ * What rowsFigure draws, with `labels[i]` at the left of row i, centred on its band.
+ * Labels are drawn at scale 2 once pictures are zoomed 2x or more (so they read at the
+ * pictures' size), else at scale 1; `labelScale` overrides this.
+ */
+export function labelledRowsFigure(
+  rows: Matrix[],
+  labels: string[],
+  opts: { width: number; height: number; range: readonly [number, number]; zoom?: number; labelScale?: number },
+): Raster {
+  if (labels.length !== rows.length) {
+    throw new ValidationError(expected('row labels', `one per row (${rows.length})`, labels.length));
+  }
+  const cols = Math.max(1, ...rows.map((r) => r.rows));
+  const zoom = opts.zoom ?? 2;
+  const gap = 4;
+  // The same parts and layout as rowsFigure: band i starts below bands 0..i-1 and their gaps.
+  const parts = rows.map((r) => imageGrid(r, { width: opts.width, height: opts.height, cols, range: opts.range, zoom, pad: 2 }));
+  const bands: Array<{ label: string; y: number; height: number }> = [];
+  let y = 0;
+  parts.forEach((p, i) => {
+    bands.push({ label: labels[i]!, y, height: p.height });
+    y += p.height + gap;
+  });
+  const labelOpts: LabelOptions = { scale: opts.labelScale ?? (zoom >= 2 ? 2 : 1), background: 255 };
+  return withLeftLabels(stack(parts, gap, 200), bands, labelOpts);
+}
+
+/** `r` under a wrapped, left-aligned title (scale 2 when the figure is wide enough for 20 characters at that size). */
+export function titled(r: Raster, title: string, opts: TitleOptions = {}): Raster {
+  return withTitle(r, title, { scale: r.width >= 2 * 6 * 20 ? 2 : 1, ...opts });
 }
