@@ -22,6 +22,14 @@ namespace {
 // How long the helper keeps spinning for the next job before it sleeps.
 constexpr auto SPIN_FOR = std::chrono::microseconds(2000);
 
+// Waiting: a short busy spin first (the other thread is usually microseconds away), then
+// yielding the core on every turn, so that on a machine shared with other processes a
+// waiting thread hands its time slice over instead of burning it.
+inline void backoff(int i) {
+  if (i < 4096) cpu_relax();
+  else std::this_thread::yield();
+}
+
 class Helper {
  public:
   Helper() : thread_([this] { loop(); }) {}
@@ -37,7 +45,7 @@ class Helper {
       wake_.notify_one();
     }
     mine();
-    while (finished_.load(std::memory_order_acquire) != gen) cpu_relax();
+    for (int i = 0; finished_.load(std::memory_order_acquire) != gen; i++) backoff(i);
   }
 
  private:
@@ -48,7 +56,7 @@ class Helper {
       if (gen == seen) {
         const auto until = std::chrono::steady_clock::now() + SPIN_FOR;
         for (int i = 0; (gen = posted_.load(std::memory_order_acquire)) == seen; i++) {
-          cpu_relax();
+          backoff(i);
           if ((i & 1023) == 1023 && std::chrono::steady_clock::now() > until) {
             std::unique_lock<std::mutex> lock(mutex_);
             sleeping_.store(true, std::memory_order_release);

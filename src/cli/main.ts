@@ -5,6 +5,9 @@ import { registerKernels } from './kernels.js';
 import { registerInpaint } from './inpaint.js';
 import { registerLab } from './lab.js';
 import { registerNotebook } from './notebook.js';
+import { registerInterpolate } from './interpolate.js';
+import { registerEnergyInpaint } from './energy.js';
+import { registerSuperResolution } from './superres.js';
 import { errorLine, exitCodeFor } from './exit.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
@@ -27,6 +30,9 @@ export function buildProgram(): Command {
   registerInpaint(program);
   registerLab(program);
   registerNotebook(program);
+  registerInterpolate(program);
+  registerEnergyInpaint(program);
+  registerSuperResolution(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }

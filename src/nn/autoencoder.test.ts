@@ -244,3 +244,37 @@ test('a deep encoder with the contractive penalty is refused, never computed wro
   assert.throws(() => model.forwardBackward(x, x, 'mse', { contractive: 0.1, sparse: 0 }), /contractive penalty: expected a one-layer encoder/);
   assert.throws(() => model.jacobianNorms(x), ValidationError);
 });
+
+test('decoderBackward gives ∂E/∂z: finite differences through the decoder', () => {
+  for (const tied of [false, true]) {
+    const rng = new Rng(41);
+    const model = new Autoencoder(arch('tanh', 'sigmoid', tied, [6, 4, 3]), backend, rng);
+    const z = matrix(2, 3);
+    rng.fillUniform(z.data, -1, 1);
+    const target = batch(rng, 2, 6);
+    // E = Σ w_i (x̂_i − t_i)² with uneven weights, as a masked energy has.
+    const w = Float32Array.from({ length: 12 }, (_, i) => (i % 3) / 2);
+    const energyOf = (xhat: { data: Float32Array }, grad?: { data: Float32Array }) => {
+      let e = 0;
+      for (let i = 0; i < 12; i++) {
+        const d = xhat.data[i]! - target.data[i]!;
+        e += w[i]! * d * d;
+        if (grad) grad.data[i] = 2 * w[i]! * d;
+      }
+      return e;
+    };
+    const gz = matrix(2, 3);
+    const e0 = model.decoderBackward(z, (xhat, grad) => energyOf(xhat, grad), gz);
+    assert.ok(Math.abs(e0 - energyOf(model.decode(z))) < 1e-9);
+    for (let k = 0; k < 6; k++) {
+      const orig = z.data[k]!;
+      z.data[k] = orig + 1e-2;
+      const up = energyOf(model.decode(z));
+      z.data[k] = orig - 1e-2;
+      const down = energyOf(model.decode(z));
+      z.data[k] = orig;
+      const numeric = (up - down) / (Math.fround(orig + 1e-2) - Math.fround(orig - 1e-2));
+      assert.ok(Math.abs(numeric - gz.data[k]!) < 2e-2 * Math.max(1e-3, Math.abs(numeric)), `tied ${tied}, z[${k}]: ${gz.data[k]} vs ${numeric}`);
+    }
+  }
+});

@@ -222,6 +222,29 @@ export class Autoencoder {
     return jacobianNorms(h, rowNormsSquared(enc0.weight.valueMatrix), enc0.activation);
   }
 
+  /**
+   * Backpropagation through the decoder alone, for searches in code space (energy
+   * minimisation): decodes the codes z, lets `outputGrad` write ∂E/∂x̂ for each decoded row
+   * into `grad` and return E, then writes ∂E/∂z into gradZ. Parameter gradients are untouched.
+   */
+  decoderBackward(z: Matrix, outputGrad: (xhat: Matrix, grad: Matrix) => number, gradZ: Matrix): number {
+    this.checkInput(z, this.codeSize, 'code');
+    if (gradZ.rows !== z.rows || gradZ.cols !== z.cols) throw new ValidationError(expected('code gradient', `${z.rows}x${z.cols}`, `${gradZ.rows}x${gradZ.cols}`));
+    const first = this.encoder.length;
+    const layers = this.layers;
+    const last = layers.length - 1;
+    const ws = this.workspace(z.rows);
+    const xhat = this.run(z, first, layers.length);
+    const energy = outputGrad(xhat, ws.grads[last]!);
+    for (let l = last; l >= first; l--) {
+      const layer = layers[l]!;
+      const g = ws.grads[l]!;
+      this.backend.activationBackward(g, ws.outs[l]!, layer.activation);
+      this.backend.matmul(g, false, layer.weight.valueMatrix, layer.transposed, l > first ? ws.grads[l - 1]! : gradZ, 0);
+    }
+    return energy;
+  }
+
   /** Σ of the per-element loss of the reconstruction against target, without gradients (for evaluation). */
   lossSum(input: Matrix, target: Matrix, loss: LossName): number {
     const yhat = this.run(input, 0, this.layers.length);

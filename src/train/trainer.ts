@@ -51,6 +51,13 @@ export interface FitOptions {
   testCorrupted?: Matrix;
   /** Penalties added to the reconstruction loss (contractive, sparse). */
   regularization?: Regularization;
+  /**
+   * Fixed input/target pairs (super-resolution): row i of `train` is the input and row i of
+   * `targets` what the model should output. Without it the target is the (clean) input itself.
+   */
+  targets?: Matrix;
+  /** The test set's targets, when `targets` is used. */
+  testTargets?: Matrix;
 }
 
 /**
@@ -89,6 +96,9 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
   if (train.cols !== model.inputSize) {
     throw new ValidationError(expected('training data width', `${model.inputSize} columns to match the model`, train.cols));
   }
+  if (opts.targets && (opts.targets.rows !== train.rows || opts.targets.cols !== model.inputSize)) {
+    throw new ValidationError(expected('targets', `${train.rows}x${model.inputSize} to match the training rows`, `${opts.targets.rows}x${opts.targets.cols}`));
+  }
   if (opts.test && opts.test.cols !== model.inputSize) {
     throw new ValidationError(expected('test data width', `${model.inputSize} columns to match the model`, opts.test.cols));
   }
@@ -98,6 +108,7 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
   const order = new Uint32Array(n);
   const batchBuf = matrix(batchSize, train.cols);
   const noisyBuf = opts.corruption ? matrix(batchSize, train.cols) : null;
+  const targetBuf = opts.targets ? matrix(batchSize, train.cols) : null;
   const history: EpochMetrics[] = [];
   const cb = opts.callbacks ?? {};
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
@@ -111,16 +122,21 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
       const x = topRows(batchBuf, count);
       model.backend.gatherRows(train, order, start, count, x);
       let input = x;
+      let target = x;
       if (opts.corruption && noisyBuf) {
         input = topRows(noisyBuf, count);
         opts.corruption.apply(x, input, opts.rng, model.backend);
       }
-      const loss = trainStep(model, opts.optimizer, input, x, opts.loss, epoch, b + 1, opts.regularization);
+      if (opts.targets && targetBuf) {
+        target = topRows(targetBuf, count);
+        model.backend.gatherRows(opts.targets, order, start, count, target);
+      }
+      const loss = trainStep(model, opts.optimizer, input, target, opts.loss, epoch, b + 1, opts.regularization);
       lossSum += loss * count;
       cb.onBatchEnd?.({ epoch, batch: b + 1, batches, loss });
     }
     const seconds = (performance.now() - t0) / 1000;
-    const testLoss = opts.test ? evaluate(model, opts.test, opts.loss).loss : null;
+    const testLoss = opts.test ? evaluate(model, opts.test, opts.loss, opts.testTargets ?? opts.test).loss : null;
     if (testLoss !== null && !Number.isFinite(testLoss)) {
       throw new DivergenceError(`training diverged: the test loss became ${testLoss} after epoch ${epoch}, batch ${batches}`, epoch, batches);
     }

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { topRows } from '../core/matrix.js';
+import { scaled } from '../data/dataset.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { comparePatchInpainting, ENERGY_DEFAULTS, PATCH_METHODS, patchTable } from '../apps/energy.js';
+import { encodePng } from '../viz/image.js';
+import { labelledRowsFigure } from '../viz/figures.js';
+import { linePlot, PALETTE } from '../viz/plot.js';
+import { evalData, loadModelFlag } from './common.js';
+import { UsageError } from './exit.js';
+import { intFlag, numberFlag } from './options.js';
+
+interface EnergyFlags {
+  model: string;
+  patch: string;
+  count: string;
+  steps: string;
+  lr: string;
+  penalty: string;
+  seed: string;
+  show: string;
+  out: string;
+  json?: boolean;
+  backend: string;
+}
+
+export function registerEnergyInpaint(program: Command): void {
+  program
+    .command('energy-inpaint')
+    .description('fill grey patches by energy minimisation: the code whose decoding agrees with the known pixels (Figs. 10-11)')
+    .requiredOption('--model <file>', 'a model.safetensors trained on MNIST (the denoising one works best)')
+    .requiredOption('--out <dir>', 'folder for energy.png, energy-curve.png, energy.md and energy.json')
+    .option('--patch <k>', 'side of the grey square', '10')
+    .option('--count <n>', 'test digits to score', '500')
+    .option('--steps <n>', 'gradient steps on the codes', String(ENERGY_DEFAULTS.steps))
+    .option('--lr <x>', "Adam's learning rate on the codes", String(ENERGY_DEFAULTS.lr))
+    .option('--penalty <mu>', 'weight of the code prior mu·mean(z²)', String(ENERGY_DEFAULTS.penalty))
+    .option('--seed <n>', 'seed of the patch positions', '0')
+    .option('--show <n>', 'digits drawn in the figure', '12')
+    .option('--json', 'print the table as JSON')
+    .option('--backend <name>', 'auto|native|js', 'auto')
+    .action(async (f: EnergyFlags) => {
+      const patch = intFlag('--patch', f.patch);
+      const count = intFlag('--count', f.count);
+      const steps = intFlag('--steps', f.steps, 0);
+      const lr = numberFlag('--lr', f.lr, 'a number > 0', (v) => v > 0);
+      const penalty = numberFlag('--penalty', f.penalty, 'a number >= 0', (v) => v >= 0);
+      const seed = intFlag('--seed', f.seed, 0);
+      const show = intFlag('--show', f.show);
+      const loaded = loadModelFlag(f.model, f.backend);
+      const data = evalData(loaded, undefined, String(count));
+      if (!data.image) throw new UsageError(`--model: expected a model of images, received rows of ${data.train.cols} values`);
+      if (patch > Math.min(data.image.width, data.image.height)) throw new UsageError(`--patch: expected a side in [1, ${Math.min(data.image.width, data.image.height)}], received ${patch}`);
+      const clean = scaled(data.test!, loaded.config.scaling);
+      const c = await comparePatchInpainting(loaded.model, loaded.config.scaling, clean, { patch, count, seed, image: data.image, backend: loaded.model.backend, steps, lr, penalty });
+      ensureDir(f.out);
+      const k = Math.min(show, c.count);
+      const rows = [c.images.patched, c.images.clean, ...PATCH_METHODS.map((m) => c.images[m])].map((m) => topRows(m, k));
+      const labels = ['patched', 'clean', 'AE', 'Telea', 'energy min.', 'energy, kept'];
+      writeFileAtomic(join(f.out, 'energy.png'), encodePng(labelledRowsFigure(rows, labels, { ...data.image, range: [0, 1] })));
+      const curve = linePlot([{ label: 'mean energy E(z)', xs: c.energies.map((_, i) => i), ys: c.energies, color: PALETTE[0]! }], {
+        title: 'energy minimisation in code space',
+        xLabel: 'Adam step on z',
+        yLabel: 'E(z): masked MSE + prior',
+      });
+      writeFileAtomic(join(f.out, 'energy-curve.png'), encodePng(curve));
+      const table = patchTable(c);
+      const summary = { patch: c.patch, count: c.count, steps, lr, penalty, energyStart: c.energies[0], energyEnd: c.energies[c.energies.length - 1], scores: c.scores };
+      writeFileAtomic(join(f.out, 'energy.md'), `${table}\n\nRows of energy.png: ${labels.join(', ')}.\n`);
+      writeFileAtomic(join(f.out, 'energy.json'), JSON.stringify(summary, null, 2) + '\n');
+      process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\nwrote ${join(f.out, 'energy.png')}, energy-curve.png, energy.md, energy.json\n`);
+    });
+}
