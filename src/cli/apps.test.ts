@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { ae, usage } from './testing.js';
 import { decodePng } from '../viz/image.js';
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'ae-apps-'));
-
-function ae(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function usage(args: string[], pattern: RegExp) {
-  const r = ae(...args);
-  assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, pattern);
-}
 
 const model = join(dir, 'dae', 'model.safetensors');
 

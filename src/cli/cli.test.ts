@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { ae, usage } from './testing.js';
 import { decodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
 import { matrix } from '../core/matrix.js';
@@ -14,23 +13,6 @@ import { INPAINT_FIGURE_LABELS } from '../apps/inpaint.js';
 function figureSize(cols: number, labels: string[]) {
   const f = labelledRowsFigure(labels.map(() => matrix(cols, 784)), labels, { width: 28, height: 28, range: [-1, 1] });
   return [f.width, f.height];
-}
-
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
-
-function ae(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Bad usage: exit code 2 and exactly one line on stderr, matching `pattern`. */
-function usage(args: string[], pattern: RegExp) {
-  const r = ae(...args);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
-  assert.match(lines[0]!, pattern);
-  return r;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ae-cli-'));
