@@ -8,6 +8,7 @@ import { registerNotebook } from './notebook.js';
 import { registerInterpolate } from './interpolate.js';
 import { registerEnergyInpaint } from './energy.js';
 import { registerSuperResolution } from './superres.js';
+import { registerAnomaly } from './anomaly.js';
 import { errorLine, exitCodeFor } from './exit.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerInterpolate(program);
   registerEnergyInpaint(program);
   registerSuperResolution(program);
+  registerAnomaly(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }

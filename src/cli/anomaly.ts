@@ -1,0 +1,497 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  AnomalyDetector,
+  describeThresholdRule,
+  explainFigure,
+  featureErrorFigure,
+  holdoutRun,
+  panelGrid,
+  pickRows,
+  rocFigure,
+  scoreHistogramFigure,
+  scoreStats,
+  topIndices,
+  type HoldoutResult,
+  type ThresholdRule,
+} from '../apps/anomaly.js';
+import { detectionMetrics, rocCurve, type DetectionMetrics } from '../apps/metrics.js';
+import type { Backend } from '../core/backend.js';
+import { DataFormatError } from '../core/errors.js';
+import { matrix, type Matrix } from '../core/matrix.js';
+import { readCsvFile, type CsvTable } from '../data/csv.js';
+import { imageShape } from '../data/dataset.js';
+import { loadMnist, MNIST_RAW_RANGE, MNIST_SIDE } from '../data/mnist.js';
+import { scaleInto } from '../data/scaling.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { outputActivationOf, resolveSettings, type TrainSettings } from '../train/recipe.js';
+import { encodePng, type Raster } from '../viz/image.js';
+import { backendFrom } from './common.js';
+import { UsageError } from './exit.js';
+import { intFlag, numberFlag } from './options.js';
+import { progressCallbacks } from './progress.js';
+
+interface AnomalyFlags {
+  holdout?: string;
+  epochs: string;
+  hidden?: string;
+  batch: string;
+  lr: string;
+  contamination?: string;
+  sigma?: string;
+  limit?: string;
+  data: string;
+  testData?: string;
+  labelColumn?: string;
+  show: string;
+  seed: string;
+  backend: string;
+  json?: boolean;
+  out: string;
+}
+
+const DEFAULT_CONTAMINATION = 0.1;
+const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+
+/** The notebook's model and recipe, with the few knobs this command exposes. */
+function settingsOf(f: AnomalyFlags, hidden: number): Partial<TrainSettings> {
+  return {
+    hidden,
+    epochs: intFlag('--epochs', f.epochs),
+    batchSize: intFlag('--batch', f.batch),
+    lr: numberFlag('--lr', f.lr, 'a number > 0', (n) => n > 0),
+    seed: intFlag('--seed', f.seed, 0),
+  };
+}
+
+function ruleOf(f: AnomalyFlags): ThresholdRule {
+  if (f.contamination !== undefined && f.sigma !== undefined) throw new UsageError('--contamination and --sigma: expected one of them, received both');
+  if (f.sigma !== undefined) return { kind: 'sigma', value: numberFlag('--sigma', f.sigma, 'a number >= 0', (n) => n >= 0) };
+  const c = f.contamination === undefined ? DEFAULT_CONTAMINATION : numberFlag('--contamination', f.contamination, 'a fraction in (0, 0.5]', (n) => n > 0 && n <= 0.5);
+  return { kind: 'contamination', value: c };
+}
+
+function holdoutsOf(text: string): number[] {
+  if (text === 'all') return DIGITS;
+  if (!/^\d$/.test(text.trim())) throw new UsageError(`--holdout: expected a digit 0..9 or all, received "${text}"`);
+  return [Number(text)];
+}
+
+const r4 = (v: number) => +v.toFixed(4);
+const fmt = (v: number) => v.toFixed(4);
+const sci = (v: number) => (v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toFixed(5));
+
+function describeModel(partial: Partial<TrainSettings>, inputSize: number, backend: Backend) {
+  const s = resolveSettings(partial);
+  return {
+    layers: [inputSize, s.hidden, inputSize],
+    activation: s.activation,
+    outputActivation: outputActivationOf(s),
+    loss: s.loss,
+    optimizer: s.optimizer,
+    lr: s.lr,
+    batchSize: s.batchSize,
+    epochs: s.epochs,
+    seed: s.seed,
+    backend: backend.name,
+  };
+}
+
+function metricsJson(m: DetectionMetrics) {
+  return {
+    rocAuc: m.rocAuc,
+    prAuc: m.prAuc,
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+    falsePositiveRate: m.fpr,
+    tp: m.tp,
+    fp: m.fp,
+    tn: m.tn,
+    fn: m.fn,
+    flagged: m.flagged,
+    count: m.count,
+    anomalies: m.anomalies,
+  };
+}
+
+function metricsTable(m: DetectionMetrics): string {
+  return [
+    '| metric | value |',
+    '|---|---:|',
+    `| ROC-AUC | ${fmt(m.rocAuc)} |`,
+    `| PR-AUC (average precision) | ${fmt(m.prAuc)} |`,
+    `| anomaly fraction (PR-AUC of a random ranking) | ${fmt(m.anomalies / m.count)} |`,
+    `| precision at the threshold | ${fmt(m.precision)} |`,
+    `| recall at the threshold | ${fmt(m.recall)} |`,
+    `| F1 at the threshold | ${fmt(m.f1)} |`,
+    `| false-positive rate at the threshold | ${fmt(m.fpr)} |`,
+    `| flagged | ${m.flagged} of ${m.count} |`,
+    `| TP / FP / TN / FN | ${m.tp} / ${m.fp} / ${m.tn} / ${m.fn} |`,
+  ].join('\n');
+}
+
+/** Everything checked before any work: flag values, the mode, the output folder. */
+function parse(f: AnomalyFlags) {
+  const rule = ruleOf(f);
+  const show = intFlag('--show', f.show);
+  const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+  const hidden = f.hidden === undefined ? undefined : intFlag('--hidden', f.hidden);
+  settingsOf(f, hidden ?? 1); // checks --epochs, --batch, --lr, --seed now
+  if (existsSync(f.out) && !statSync(f.out).isDirectory()) throw new UsageError(`--out: expected a directory, received the file "${f.out}"`);
+  if (f.data === 'mnist') {
+    if (f.testData !== undefined) throw new UsageError('--test-data: expected only with CSV --data, received it with mnist');
+    if (f.labelColumn !== undefined) throw new UsageError('--label-column: expected only with CSV --data (MNIST has its labels), received it with mnist');
+    if (f.holdout === undefined) throw new UsageError('--holdout: expected a digit 0..9 or all for --data mnist, received nothing');
+    return { mode: 'mnist' as const, holdouts: holdoutsOf(f.holdout), all: f.holdout === 'all', rule, show, limit, hidden };
+  }
+  if (!f.data.toLowerCase().endsWith('.csv')) throw new UsageError(`--data: expected mnist or a path ending in .csv, received "${f.data}"`);
+  if (f.testData !== undefined && !f.testData.toLowerCase().endsWith('.csv')) throw new UsageError(`--test-data: expected a path ending in .csv, received "${f.testData}"`);
+  if (f.holdout !== undefined) throw new UsageError('--holdout: expected only with --data mnist, received it with a CSV');
+  let labelColumn: 'last' | number | undefined;
+  if (f.labelColumn !== undefined) {
+    if (f.labelColumn === 'last') labelColumn = 'last';
+    else if (/^\d+$/.test(f.labelColumn.trim())) labelColumn = Number(f.labelColumn);
+    else throw new UsageError(`--label-column: expected last or a 0-based column index, received "${f.labelColumn}"`);
+  }
+  return { mode: 'csv' as const, rule, show, limit, hidden, labelColumn };
+}
+
+export function registerAnomaly(program: Command): void {
+  program
+    .command('anomaly')
+    .description('anomaly detection by reconstruction error: train on normal data, flag samples the autoencoder reconstructs badly')
+    .requiredOption('--out <dir>', 'folder for anomaly.json, anomaly.md, scores.csv, scores-histogram.png, roc.png and explain.png')
+    .option('--data <source>', '"mnist" or a CSV of training rows (normal, or contaminated with a few anomalies)', 'mnist')
+    .option('--holdout <k>', 'MNIST: train without digit k (0..9) and call it the anomaly; "all" runs k = 0..9')
+    .option('--test-data <csv>', 'CSV: the rows to score (default: the --data rows themselves)')
+    .option('--label-column <col>', 'CSV: the column of the scored rows holding 0 (normal) or 1 (anomaly), "last" or a 0-based index; removed from the features')
+    .option('--contamination <c>', 'threshold = the (1 - c) quantile of the training scores, c in (0, 0.5] (default 0.1)')
+    .option('--sigma <k>', 'threshold = mean + k·σ of the training scores, k >= 0 (instead of --contamination)')
+    .option('--epochs <n>', 'passes over the training rows', '20')
+    .option('--hidden <d>', 'code size d (default 30 for MNIST; for CSV min(30, ceil(features / 4)))')
+    .option('--batch <n>', 'mini-batch size', '256')
+    .option('--lr <x>', "Adam's learning rate", '1e-3')
+    .option('--limit <n>', 'use only the first N training rows (and at most N scored rows)')
+    .option('--show <n>', 'top-scoring samples drawn in explain.png', '10')
+    .option('--seed <n>', 'seed for initialisation and shuffling', '0')
+    .option('--backend <name>', 'auto|native|js', 'auto')
+    .option('--json', 'print the JSON summary on stdout')
+    .action((f: AnomalyFlags) => {
+      const started = performance.now();
+      const p = parse(f);
+      const backend = backendFrom(f.backend);
+      const result = p.mode === 'mnist' ? runMnist(f, p, backend) : runCsv(f, p, backend);
+      const seconds = (performance.now() - started) / 1000;
+      result.summary.seconds = { ...(result.summary.seconds as object), total: r4(seconds) };
+      ensureDir(f.out);
+      for (const [name, png] of result.figures) writeFileAtomic(join(f.out, name), encodePng(png));
+      writeFileAtomic(join(f.out, 'scores.csv'), result.scoresCsv);
+      writeFileAtomic(join(f.out, 'anomaly.json'), JSON.stringify(result.summary, null, 2) + '\n');
+      const files = ['anomaly.json', 'anomaly.md', 'scores.csv', ...result.figures.map(([n]) => n)];
+      const md = `${result.markdown}\n\nTook ${seconds.toFixed(1)} s on backend ${backend.name}. Files: ${files.join(', ')}.\n`;
+      writeFileAtomic(join(f.out, 'anomaly.md'), md);
+      process.stdout.write(f.json ? JSON.stringify(result.summary) + '\n' : `${md}wrote ${files.map((n) => join(f.out, n)).join(', ')}\n`);
+    });
+}
+
+interface Outcome {
+  summary: Record<string, unknown>;
+  markdown: string;
+  scoresCsv: string;
+  figures: Array<[string, Raster]>;
+}
+
+type MnistPlan = Extract<ReturnType<typeof parse>, { mode: 'mnist' }>;
+type CsvPlan = Extract<ReturnType<typeof parse>, { mode: 'csv' }>;
+
+function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
+  const { train, test } = loadMnist(p.limit === undefined ? {} : { trainLimit: p.limit, testLimit: Math.min(p.limit, 10000) });
+  for (const k of p.holdouts) {
+    const inTest = test.labels.filter((l) => l === k).length;
+    if (inTest === 0 || inTest === test.labels.length) {
+      throw new UsageError(`--holdout ${k}: expected test digits both of class ${k} and of other classes among the ${test.labels.length} test rows (raise --limit), received ${inTest} of class ${k}`);
+    }
+    if (train.labels.every((l) => l === k)) throw new UsageError(`--holdout ${k}: expected training digits other than ${k} (raise --limit), received none`);
+  }
+  // The notebook's scaling, [0, 255] → [-1, 1], done once in place for every run.
+  const scaling = { kind: 'symmetric' as const, ...MNIST_RAW_RANGE };
+  scaleInto(train.images.data, scaling, train.images.data);
+  scaleInto(test.images.data, scaling, test.images.data);
+  const settings = settingsOf(f, p.hidden ?? 30);
+  const model = describeModel(settings, 784, backend);
+  const how = describeThresholdRule(p.rule);
+  const runs: HoldoutResult[] = [];
+  for (const k of p.holdouts) {
+    if (!p.all) process.stderr.write(`ae anomaly: training 784→${settings.hidden}→784 on the training digits that are not ${k}, backend ${backend.name}\n`);
+    const run = holdoutRun({ x: train.images, labels: train.labels }, { x: test.images, labels: test.labels }, k, settings, backend, {
+      threshold: p.rule,
+      ...(p.all ? {} : { callbacks: progressCallbacks(settings.epochs!) }),
+    });
+    if (p.all) {
+      process.stderr.write(`ae anomaly: holdout ${k}: trained on ${run.trainCount} digits in ${run.seconds.train.toFixed(1)} s, ROC-AUC ${fmt(run.metrics.rocAuc)}, PR-AUC ${fmt(run.metrics.prAuc)}\n`);
+    }
+    runs.push(run);
+  }
+  const image = { width: MNIST_SIDE, height: MNIST_SIDE };
+  const runJson = (r: HoldoutResult) => ({
+    holdout: r.holdout,
+    trainCount: r.trainCount,
+    threshold: r.detector.threshold,
+    trainScores: scoreStats(r.detector.trainScores),
+    metrics: metricsJson(r.metrics),
+    seconds: { train: r4(r.seconds.train), score: r4(r.seconds.score) },
+  });
+  const thresholdJson = { rule: p.rule.kind, value: p.rule.value, how, flagged: 'score > threshold' };
+  const base = { data: 'mnist', trainCount: train.labels.length, testCount: test.labels.length, model, scaling, threshold: thresholdJson };
+
+  if (!p.all) {
+    const r = runs[0]!;
+    const k = r.holdout;
+    const m = r.metrics;
+    const summary: Record<string, unknown> = { ...base, task: 'holdout', ...runJson(r), threshold: { ...thresholdJson, threshold: r.detector.threshold } };
+    const markdown = [
+      `# Anomaly detection: MNIST with digit ${k} held out`,
+      '',
+      `Trained 784→${settings.hidden}→784 (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) on the ${r.trainCount} training digits that are not ${k}; scored the ${m.count} test digits, of which the ${m.anomalies} of digit ${k} are the anomalies. A digit's score is its reconstruction error (mean squared error per pixel in [-1, 1] scaling); it is flagged as an anomaly when its score is above the threshold ${sci(r.detector.threshold)}, ${how}.`,
+      '',
+      metricsTable(m),
+    ].join('\n');
+    const top = topIndices(r.scores, p.show);
+    const x = pickRows(test.images, top);
+    const figures: Array<[string, Raster]> = [
+      ['scores-histogram.png', scoreHistogramFigure(r.scores, r.anomalous, r.detector.threshold, { title: `Test reconstruction errors, model trained without digit ${k}`, normalLabel: `digits other than ${k}`, anomalyLabel: `digit ${k}`, thresholdLabel: `threshold (${thresholdShort(p.rule)})` })],
+      ['roc.png', rocFigure([{ label: `digit ${k} vs rest, AUC ${fmt(m.rocAuc)}`, ...rocCurve(r.scores, r.anomalous) }], { title: `ROC, digit ${k} held out (AUC ${fmt(m.rocAuc)})` })],
+      [
+        'explain.png',
+        explainFigure(x, r.detector.reconstruct(x), r.detector.featureErrors(x), {
+          image,
+          range: [-1, 1],
+          captions: top.map((i) => [`#${i}`, `digit ${test.labels[i]}`, sci(r.scores[i]!)]),
+          title: `The ${top.length} highest-scoring test digits under the model trained without digit ${k}, highest first: each digit, its reconstruction and where the error is (threshold ${sci(r.detector.threshold)}).`,
+        }),
+      ],
+    ];
+    const lines = ['index,digit,score,flagged'];
+    for (let i = 0; i < r.scores.length; i++) lines.push(`${i},${test.labels[i]},${r.scores[i]},${r.scores[i]! > r.detector.threshold ? 1 : 0}`);
+    return { summary, markdown, scoresCsv: lines.join('\n') + '\n', figures };
+  }
+
+  const mean = (pick: (m: DetectionMetrics) => number) => runs.reduce((s, r) => s + pick(r.metrics), 0) / runs.length;
+  const means = { rocAuc: mean((m) => m.rocAuc), prAuc: mean((m) => m.prAuc), precision: mean((m) => m.precision), recall: mean((m) => m.recall), f1: mean((m) => m.f1) };
+  const summary: Record<string, unknown> = { ...base, task: 'holdout-all', runs: runs.map(runJson), mean: means, seconds: { train: r4(runs.reduce((s, r) => s + r.seconds.train, 0)) } };
+  const table = [
+    '| held-out digit | training digits | test anomalies | ROC-AUC | PR-AUC | precision | recall | F1 | threshold |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs.map((r) => {
+      const m = r.metrics;
+      return `| ${r.holdout} | ${r.trainCount} | ${m.anomalies} | ${fmt(m.rocAuc)} | ${fmt(m.prAuc)} | ${fmt(m.precision)} | ${fmt(m.recall)} | ${fmt(m.f1)} | ${sci(r.detector.threshold)} |`;
+    }),
+    `| mean | | | ${fmt(means.rocAuc)} | ${fmt(means.prAuc)} | ${fmt(means.precision)} | ${fmt(means.recall)} | ${fmt(means.f1)} | |`,
+  ].join('\n');
+  const markdown = [
+    '# Anomaly detection: MNIST, each digit held out in turn',
+    '',
+    `For each digit k, a 784→${settings.hidden}→784 autoencoder (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) is trained on the training digits that are not k and scores all ${test.labels.length} test digits; the digits k are the anomalies. Scores are reconstruction errors (mean squared error per pixel in [-1, 1] scaling); a digit is flagged when its score is above the threshold, ${how}. PR-AUC is average precision; a random ranking scores the anomaly fraction, about 0.1.`,
+    '',
+    table,
+  ].join('\n');
+  // Each model's most confident catch: its highest-scoring test digit of the held-out class.
+  const best = runs.map((r) => topIndices(Float64Array.from(r.scores, (v, i) => (r.anomalous[i] ? v : -Infinity)), 1)[0]!);
+  const x = pickRows(test.images, best);
+  const recon = matrix(x.rows, x.cols);
+  const errors = matrix(x.rows, x.cols);
+  runs.forEach((r, j) => {
+    const one = pickRows(test.images, [best[j]!]);
+    recon.data.set(r.detector.reconstruct(one).data, j * x.cols);
+    errors.data.set(r.detector.featureErrors(one).data, j * x.cols);
+  });
+  const figures: Array<[string, Raster]> = [
+    [
+      'scores-histogram.png',
+      panelGrid(
+        runs.map((r) =>
+          scoreHistogramFigure(r.scores, r.anomalous, r.detector.threshold, {
+            title: `without ${r.holdout}: ROC-AUC ${r.metrics.rocAuc.toFixed(3)}`,
+            normalLabel: 'other digits',
+            anomalyLabel: `digit ${r.holdout}`,
+            thresholdLabel: 'threshold',
+            width: 420,
+            height: 300,
+          }),
+        ),
+        5,
+      ),
+    ],
+    ['roc.png', rocFigure(runs.map((r) => ({ label: `${r.holdout} held out, AUC ${r.metrics.rocAuc.toFixed(3)}`, ...rocCurve(r.scores, r.anomalous) })), { title: `ROC per held-out digit (mean AUC ${means.rocAuc.toFixed(3)})`, width: 720, height: 640 })],
+    [
+      'explain.png',
+      explainFigure(x, recon, errors, {
+        image,
+        range: [-1, 1],
+        captions: runs.map((r, j) => [`without ${r.holdout}`, `#${best[j]}`, sci(r.scores[best[j]!]!)]),
+        title: 'Column k: the highest-scoring test digit k under the model trained without digit k (its most confident catch), its reconstruction and where the error is.',
+      }),
+    ],
+  ];
+  const lines = [['index', 'digit', ...runs.map((r) => `score_without_${r.holdout}`)].join(',')];
+  for (let i = 0; i < test.labels.length; i++) lines.push([i, test.labels[i], ...runs.map((r) => r.scores[i])].join(','));
+  return { summary, markdown, scoresCsv: lines.join('\n') + '\n', figures };
+}
+
+function thresholdShort(rule: ThresholdRule): string {
+  return rule.kind === 'contamination' ? `contamination ${rule.value}` : rule.kind === 'sigma' ? `mean + ${rule.value} sd` : 'fixed';
+}
+
+/** Splits a table into features (label column removed) and, when asked, 0/1 labels. */
+function splitLabels(t: CsvTable, path: string, column: number | null): { x: Matrix; labels: boolean[] | null } {
+  if (column === null) return { x: { rows: t.rows, cols: t.cols, data: t.data }, labels: null };
+  const cols = t.cols - 1;
+  const x = matrix(t.rows, cols);
+  const labels: boolean[] = [];
+  for (let r = 0; r < t.rows; r++) {
+    const v = t.data[r * t.cols + column]!;
+    if (v !== 0 && v !== 1) throw new DataFormatError(`${path} row ${r + 1} label (column ${column}): expected 0 (normal) or 1 (anomaly), received ${v}`);
+    labels.push(v === 1);
+    for (let c = 0, o = 0; c < t.cols; c++) if (c !== column) x.data[r * cols + o++] = t.data[r * t.cols + c]!;
+  }
+  return { x, labels };
+}
+
+function firstRows<T extends { rows: number; cols: number; data: Float32Array }>(t: T, limit: number | undefined): T {
+  return limit === undefined || limit >= t.rows ? t : { ...t, rows: limit, data: t.data.slice(0, limit * t.cols) };
+}
+
+/**
+ * Scales features to [-1, 1] from the training rows' ranges: one range for all columns when
+ * the rows are square pictures (pixels share a scale, and a pixel that is always blank in
+ * training must not blow up), else one per column (tabular columns have unrelated units).
+ * Values outside the training range land outside [-1, 1], which itself reads as anomalous.
+ */
+function csvScaler(train: Matrix, perColumn: boolean): (m: Matrix) => void {
+  const n = train.cols;
+  const lo = new Float64Array(n).fill(Infinity);
+  const hi = new Float64Array(n).fill(-Infinity);
+  for (let r = 0; r < train.rows; r++) {
+    for (let c = 0; c < n; c++) {
+      const v = train.data[r * n + c]!;
+      const k = perColumn ? c : 0;
+      if (v < lo[k]!) lo[k] = v;
+      if (v > hi[k]!) hi[k] = v;
+    }
+  }
+  if (!perColumn) {
+    lo.fill(lo[0]!);
+    hi.fill(hi[0]!);
+  }
+  return (m: Matrix) => {
+    for (let r = 0; r < m.rows; r++) {
+      for (let c = 0; c < n; c++) {
+        const width = hi[c]! > lo[c]! ? hi[c]! - lo[c]! : 1;
+        const o = r * n + c;
+        m.data[o] = -1 + (2 * (m.data[o]! - lo[c]!)) / width;
+      }
+    }
+  };
+}
+
+function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
+  const trainTable = firstRows(readCsvFile(f.data), p.limit);
+  const testPath = f.testData ?? f.data;
+  const scoredTable = f.testData === undefined ? trainTable : firstRows(readCsvFile(f.testData), p.limit);
+  let labelColumn: number | null = null;
+  if (p.labelColumn !== undefined) {
+    labelColumn = p.labelColumn === 'last' ? scoredTable.cols - 1 : p.labelColumn;
+    if (labelColumn >= scoredTable.cols || scoredTable.cols < 2) {
+      throw new UsageError(`--label-column: expected last or a column index in 0..${scoredTable.cols - 1} of ${testPath}, received "${f.labelColumn}"`);
+    }
+  }
+  const scored = splitLabels(scoredTable, testPath, labelColumn);
+  // The training file may carry the same label column (then it is dropped, rows kept: contaminated training) or none.
+  let train: Matrix;
+  let trainLabels: boolean[] | null = null;
+  if (f.testData === undefined) {
+    train = scored.x;
+    trainLabels = scored.labels;
+  } else if (labelColumn !== null && trainTable.cols === scoredTable.cols) {
+    const t = splitLabels(trainTable, f.data, labelColumn);
+    train = t.x;
+    trainLabels = t.labels;
+  } else if (trainTable.cols === scored.x.cols) {
+    train = { rows: trainTable.rows, cols: trainTable.cols, data: trainTable.data };
+  } else {
+    const rule = labelColumn === null ? `${scored.x.cols} columns as in ${testPath}` : `${scored.x.cols} or ${scoredTable.cols} columns (${testPath} without or with its label column)`;
+    throw new UsageError(`--data width: expected ${rule}, received ${trainTable.cols}`);
+  }
+  const labels = scored.labels;
+  if (labels && (labels.every(Boolean) || !labels.some(Boolean))) {
+    throw new UsageError(`--label-column: expected both normal (0) and anomalous (1) rows in ${testPath}, received ${labels.filter(Boolean).length} anomalies among ${labels.length} rows`);
+  }
+  const features = train.cols;
+  const image = imageShape(features);
+  const hidden = p.hidden ?? Math.min(30, Math.max(1, Math.ceil(features / 4)));
+  const settings = settingsOf(f, hidden);
+  const scale = csvScaler(train, image === null);
+  // Scaled in place unless the scored rows are the training rows themselves (then once).
+  const x = scored.x;
+  if (x !== train) {
+    scale(x);
+    scale(train);
+  } else scale(train);
+  process.stderr.write(`ae anomaly: training ${features}→${hidden}→${features} on ${train.rows} rows of ${f.data}, backend ${backend.name}\n`);
+  const t0 = performance.now();
+  const det = AnomalyDetector.fit(train, settings, backend, { threshold: p.rule, callbacks: progressCallbacks(settings.epochs!), image });
+  const t1 = performance.now();
+  const scores = det.score(x);
+  const t2 = performance.now();
+  const flagged = det.flag(scores);
+  const how = describeThresholdRule(p.rule);
+  const m = labels ? detectionMetrics(scores, labels, det.threshold) : null;
+  const summary: Record<string, unknown> = {
+    data: f.data,
+    scored: testPath,
+    task: labels ? 'labelled' : 'scores',
+    trainCount: train.rows,
+    ...(trainLabels ? { trainAnomalies: trainLabels.filter(Boolean).length } : {}),
+    scoredCount: x.rows,
+    features,
+    labelColumn,
+    scaling: image === null ? 'per-column min-max of the training rows to [-1, 1]' : 'one min-max of all training values to [-1, 1]',
+    model: describeModel(settings, features, backend),
+    threshold: { rule: p.rule.kind, value: p.rule.value, how, threshold: det.threshold, flagged: 'score > threshold' },
+    trainScores: scoreStats(det.trainScores),
+    scores: scoreStats(scores),
+    flagged: flagged.filter(Boolean).length,
+    ...(m ? { metrics: metricsJson(m) } : {}),
+    seconds: { train: r4((t1 - t0) / 1000), score: r4((t2 - t1) / 1000) },
+  };
+  const trainedOn = trainLabels ? `, ${trainLabels.filter(Boolean).length} of them labelled anomalous and kept (contaminated training)` : '';
+  const markdown = [
+    `# Anomaly detection: ${testPath}`,
+    '',
+    `Trained ${features}→${hidden}→${features} (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) on the ${train.rows} rows of ${f.data}${trainedOn}; scored ${x.rows} rows${labels ? `, ${labels.filter(Boolean).length} labelled anomalous (column ${labelColumn})` : ' (no labels: scores only)'}. A row's score is its reconstruction error (mean squared error per feature after scaling to [-1, 1]); it is flagged as an anomaly when its score is above the threshold ${sci(det.threshold)}, ${how}. Flagged: ${summary.flagged} of ${x.rows}.`,
+    ...(m ? ['', metricsTable(m)] : []),
+  ].join('\n');
+  const top = topIndices(scores, p.show);
+  const shown = pickRows(x, top);
+  const caption = (i: number) => `row ${i}${labels ? (labels[i] ? ' (1)' : ' (0)') : ''}`;
+  const explain = image
+    ? explainFigure(shown, det.reconstruct(shown), det.featureErrors(shown), {
+        image,
+        range: [-1, 1],
+        captions: top.map((i) => [caption(i), sci(scores[i]!)]),
+        title: `The ${top.length} highest-scoring rows, highest first: each row, its reconstruction and where the error is (threshold ${sci(det.threshold)}).`,
+      })
+    : featureErrorFigure(det.featureErrors(shown), top.map((i) => `${caption(i)} ${sci(scores[i]!)}`), {
+        title: `Per-feature squared error of the ${top.length} highest-scoring rows (row, label, score), highest first; threshold ${sci(det.threshold)}.`,
+      });
+  const figures: Array<[string, Raster]> = [
+    ['scores-histogram.png', scoreHistogramFigure(scores, labels, det.threshold, { title: `Reconstruction errors of ${x.rows} scored rows`, thresholdLabel: `threshold (${thresholdShort(p.rule)})`, allLabel: 'scored rows' })],
+    ...(m && labels ? [['roc.png', rocFigure([{ label: `AE, AUC ${fmt(m.rocAuc)}`, ...rocCurve(scores, labels) }], { title: `ROC (AUC ${fmt(m.rocAuc)})` })] as [string, Raster]] : []),
+    ['explain.png', explain],
+  ];
+  const lines = [labels ? 'row,label,score,flagged' : 'row,score,flagged'];
+  for (let i = 0; i < scores.length; i++) lines.push(labels ? `${i},${labels[i] ? 1 : 0},${scores[i]},${flagged[i] ? 1 : 0}` : `${i},${scores[i]},${flagged[i] ? 1 : 0}`);
+  return { summary, markdown, scoresCsv: lines.join('\n') + '\n', figures };
+}
