@@ -41,3 +41,5 @@ export { energyInpaint, comparePatchInpainting, ENERGY_DEFAULTS } from './apps/e
 export { degrade, trainSuperResolution, scoreSuperResolution } from './apps/superres.js';
 export { downsampleArea, upsampleBicubic } from './baselines/resize.js';
 export { linePlot, histogramPlot, scatterPlot, quiverPlot, project3d, colormap, PALETTE, PlotCanvas } from './viz/plot.js';
+export { encodeCodes, decodeCodes, readCodesFile, writeCodesFile, modelFingerprint, CODE_DTYPES, type CodeDtype } from './io/codes.js';
+export { rateDistortion, rdTable, psnrStats } from './apps/compress.js';

@@ -9,6 +9,7 @@ import { registerInterpolate } from './interpolate.js';
 import { registerEnergyInpaint } from './energy.js';
 import { registerSuperResolution } from './superres.js';
 import { registerAnomaly } from './anomaly.js';
+import { registerDecode, registerEncode, registerRateDistortion } from './codes.js';
 import { errorLine, exitCodeFor } from './exit.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
@@ -35,6 +36,9 @@ export function buildProgram(): Command {
   registerEnergyInpaint(program);
   registerSuperResolution(program);
   registerAnomaly(program);
+  registerEncode(program);
+  registerDecode(program);
+  registerRateDistortion(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return program;
 }

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveBackend } from '../backends/index.js';
+import { ValidationError } from '../core/errors.js';
+import { matrix } from '../core/matrix.js';
+import { loadDataset } from '../data/dataset.js';
+import { decodePng } from '../viz/image.js';
+import { greyPng, isEightBit, losslessBaselines, psnrStats, rateDistortion, rdFigure, rdNotes, rdTable } from './compress.js';
+
+test('psnrStats: the mean of per-row PSNR (peak 1, capped at 100 dB) and the mean MSE', () => {
+  const ref = matrix(2, 4, new Float32Array([0, 0, 0, 0, 1, 1, 1, 1]));
+  const exact = psnrStats(ref, ref);
+  assert.deepEqual(exact, { psnr: 100, mse: 0 });
+  // Row 0 off by 0.1 everywhere: MSE 0.01, 20 dB; row 1 exact: 100 dB.
+  const t = matrix(2, 4, new Float32Array([0.1, 0.1, 0.1, 0.1, 1, 1, 1, 1]));
+  const s = psnrStats(ref, t);
+  assert.ok(Math.abs(s.psnr - 60) < 1e-5, String(s.psnr));
+  assert.ok(Math.abs(s.mse - 0.005) < 1e-8);
+  // Row 1 off by 0.01: 40 dB; the mean is of the dB values, not of the MSEs.
+  const u = matrix(2, 4, new Float32Array([0.1, 0.1, 0.1, 0.1, 0.99, 0.99, 0.99, 0.99]));
+  assert.ok(Math.abs(psnrStats(ref, u).psnr - 30) < 1e-4);
+  assert.throws(() => psnrStats(ref, matrix(1, 4)), ValidationError);
+});
+
+test('lossless baselines: raw bytes, a PNG per image that decodes to the same pixels, one deflate stream', () => {
+  const data = loadDataset('mnist', { limit: 50 });
+  const test = data.test!;
+  assert.ok(isEightBit(test));
+  assert.equal(isEightBit(matrix(1, 2, new Float32Array([0, 0.5]))), false);
+  const rows = losslessBaselines(test, data.image);
+  assert.deepEqual(rows.map((r) => [r.method, r.format, r.lossless, r.psnr]), [['raw', 'u8', true, null], ['png', 'png', true, null], ['deflate', 'deflate', true, null]]);
+  assert.equal(rows[0]!.bytesPerImage, 784);
+  const pixels = Uint8Array.from(test.data.subarray(0, 784));
+  const png = decodePng(greyPng(pixels, { width: 28, height: 28 }));
+  assert.deepEqual([png.width, png.height], [28, 28]);
+  for (let i = 0; i < 784; i++) assert.equal(png.data[4 * i], pixels[i]);
+  assert.ok(rows[1]!.bytesPerImage > 67 && rows[1]!.bytesPerImage < 784, String(rows[1]!.bytesPerImage));
+  assert.ok(rows[2]!.bytesPerImage < rows[1]!.bytesPerImage);
+});
+
+test('rateDistortion: every method and format, bytes per image, and PSNR that follows the code size and precision', () => {
+  const data = loadDataset('mnist', { limit: 300 });
+  const lines: string[] = [];
+  const r = rateDistortion(data, { dims: [8, 4], epochs: 5, backend: resolveBackend('auto').backend, onProgress: (l) => lines.push(l) });
+  assert.deepEqual(r.dims, [4, 8]);
+  assert.equal(r.testCount, 300);
+  assert.equal(r.models.length, 2);
+  assert.ok(lines.some((l) => /training 784->8->784/.test(l)));
+  assert.equal(r.rows.length, 2 * 3 * 2 + 3);
+  const get = (method: string, d: number, format: string) => r.rows.find((x) => x.method === method && x.d === d && x.format === format)!;
+  for (const method of ['autoencoder', 'pca']) {
+    for (const d of [4, 8]) {
+      const [f32, f16, q8] = [get(method, d, 'f32'), get(method, d, 'f16'), get(method, d, 'q8')];
+      assert.deepEqual([f32.bytesPerImage, f16.bytesPerImage, q8.bytesPerImage], [4 * d, 2 * d, d]);
+      assert.equal(f32.overheadBytes, f16.overheadBytes);
+      assert.ok(q8.overheadBytes > f32.overheadBytes, 'q8 carries a scale and offset per dimension');
+      assert.ok(Math.abs(f32.overheadPerImage * 300 - f32.overheadBytes) < 1e-9);
+      for (const row of [f32, f16, q8]) {
+        assert.ok(row.psnr! > 3 && row.psnr! < 40, `${method} d=${d} ${row.format}: ${row.psnr}`);
+        // Jensen: the mean of −log MSE is at least −log of the mean MSE.
+        assert.ok(row.psnr! >= 10 * Math.log10(1 / row.mse) - 1e-9);
+      }
+      assert.ok(Math.abs(f16.psnr! - f32.psnr!) < 0.01);
+      assert.ok(Math.abs(q8.psnr! - f32.psnr!) < 0.1);
+      // The scored rows went through the file format: 8-bit codes lose something.
+      assert.notEqual(q8.mse, f32.mse);
+    }
+  }
+  assert.ok(get('pca', 8, 'f32').psnr! > get('pca', 4, 'f32').psnr!);
+  assert.equal(r.rows.filter((x) => x.lossless).length, 3);
+  const table = rdTable(r);
+  assert.equal(table.split('\n').length, 2 + r.rows.length);
+  assert.match(table, /\| autoencoder \| 8 \| q8 \| 8 \| \d+ \| [0-9.]+ \| 98\.0× \| [0-9.]+ \| -?[0-9.]+ \|/);
+  assert.match(table, /\| raw 8-bit pixels \| — \| u8 \| 784 \| — \| — \| 1\.0× \| lossless \|/);
+  assert.match(rdNotes(r), /300 test digits/);
+  const fig = rdFigure(r);
+  assert.deepEqual([fig.width, fig.height], [800, 560]);
+});
+
+test('rateDistortion refuses bad code sizes and data without a test set', () => {
+  const data = loadDataset('mnist', { limit: 20 });
+  const backend = resolveBackend('auto').backend;
+  assert.throws(() => rateDistortion(data, { dims: [0], epochs: 1, backend }), /dims\[0\]: expected an integer in \[1, 784\], received 0/);
+  assert.throws(() => rateDistortion(data, { dims: [], epochs: 1, backend }), /dims: expected at least one code size/);
+  assert.throws(() => rateDistortion({ ...data, test: null }, { dims: [2], epochs: 1, backend }), /expected a test set/);
+});

@@ -1,0 +1,319 @@
+/**
+ * The encoder as a compressor: rate–distortion of autoencoder codes against PCA codes of the
+ * same size, each stored three ways (src/io/codes.ts: f32, f16, q8), with lossless 8-bit
+ * baselines beside them.
+ *
+ * Rate: bytes of code payload per image (d·4, d·2, d·1). A codes file also has a header (and,
+ * for q8, a scale and offset per dimension) once per file; that is reported separately, as
+ * bytes per file and amortised over the test set. The decoder's weights (or the PCA basis) are
+ * shared by every file and not counted.
+ *
+ * Distortion: PSNR of each decoded test digit against its 8-bit original, both on [0, 1]
+ * (raw / 255 for MNIST; the reconstruction clamped to [0, 1], as a picture would be), peak 1:
+ * 10·log10(1 / MSE) per digit, then the mean over digits (a digit reconstructed exactly would
+ * count as 100 dB, as in the inpainting table). The mean per-pixel MSE is given too.
+ */
+import { deflateRawSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import type { Backend } from '../core/backend.js';
+import { ValidationError, expected } from '../core/errors.js';
+import { topRows, type Matrix } from '../core/matrix.js';
+import { scaled, type Dataset } from '../data/dataset.js';
+import { toUnit, type Scaling } from '../data/scaling.js';
+import { fitPca, pcaDecode, pcaEncode, type Pca } from '../baselines/pca.js';
+import { CODE_DTYPES, codesModelOf, decodeCodes, encodeCodes, DTYPE_BYTES, type CodeDtype, type CodesMeta } from '../io/codes.js';
+import { prepareTraining } from '../train/recipe.js';
+import { PALETTE, PlotCanvas, type Color } from '../viz/plot.js';
+import type { Raster } from '../viz/image.js';
+
+export type RdMethod = 'autoencoder' | 'pca' | 'raw' | 'png' | 'deflate';
+
+export interface RdRow {
+  method: RdMethod;
+  /** Code size; null for the lossless baselines. */
+  d: number | null;
+  /** How the code is stored (f32, f16, q8), or the baseline's format. */
+  format: CodeDtype | 'u8' | 'png' | 'deflate';
+  /** Payload bytes per image. */
+  bytesPerImage: number;
+  /** Bytes once per codes file (preamble, JSON header, q8 scale and offset, padding); 0 for the baselines. */
+  overheadBytes: number;
+  /** overheadBytes / the number of test images. */
+  overheadPerImage: number;
+  /** Mean over digits of the per-digit PSNR (dB, peak 1, images on [0, 1]); null when lossless. */
+  psnr: number | null;
+  /** Mean per-pixel squared error on [0, 1]. */
+  mse: number;
+  lossless: boolean;
+}
+
+export interface RdModel {
+  d: number;
+  /** The test loss training reports (MSE in the model's own scaling). */
+  testLoss: number;
+  trainSeconds: number;
+}
+
+export interface RdResult {
+  trainCount: number;
+  testCount: number;
+  epochs: number;
+  seed: number;
+  backend: string;
+  dims: number[];
+  models: RdModel[];
+  rows: RdRow[];
+  seconds: number;
+}
+
+export interface RdOptions {
+  dims: number[];
+  epochs: number;
+  backend: Backend;
+  seed?: number;
+  onProgress?: (line: string) => void;
+}
+
+/** Mean over rows of the per-row PSNR (peak 1, capped at 100 dB) and the mean per-element MSE. */
+export function psnrStats(reference: Matrix, test: Matrix): { psnr: number; mse: number } {
+  if (reference.rows !== test.rows || reference.cols !== test.cols) {
+    throw new ValidationError(expected('psnrStats shapes', `${reference.rows}x${reference.cols} for both`, `${test.rows}x${test.cols}`));
+  }
+  const { rows, cols } = reference;
+  if (rows === 0 || cols === 0) throw new ValidationError(expected('psnrStats rows', 'at least one row and column', `${rows}x${cols}`));
+  let psnrSum = 0;
+  let sqSum = 0;
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = r * cols; i < (r + 1) * cols; i++) s += (reference.data[i]! - test.data[i]!) ** 2;
+    sqSum += s;
+    const mse = s / cols;
+    psnrSum += mse > 0 ? Math.min(100, 10 * Math.log10(1 / mse)) : 100;
+  }
+  return { psnr: psnrSum / rows, mse: sqSum / (rows * cols) };
+}
+
+/** Raw rows mapped to [0, 1] by the data's raw range (MNIST: raw / 255). */
+function unitOf(raw: Matrix, range: { min: number; max: number }): Matrix {
+  const out = new Float32Array(raw.data.length);
+  const w = range.max - range.min;
+  for (let i = 0; i < out.length; i++) out[i] = (raw.data[i]! - range.min) / w;
+  return { rows: raw.rows, cols: raw.cols, data: out };
+}
+
+/** Whether every raw value is an integer in [0, 255] (so the data has an exact 8-bit form). */
+export function isEightBit(raw: Matrix): boolean {
+  for (const v of raw.data) if (!(Number.isInteger(v) && v >= 0 && v <= 255)) return false;
+  return true;
+}
+
+/** The top-d part of a PCA fitted with at least d components (its rows are sorted by variance). */
+function truncatePca(p: Pca, d: number): Pca {
+  return {
+    mean: p.mean,
+    components: topRows(p.components, d),
+    explainedVariance: p.explainedVariance.subarray(0, d),
+    explainedVarianceRatio: p.explainedVarianceRatio.subarray(0, d),
+  };
+}
+
+/** Stores codes in a format, reads them back, and scores the decoded rows. */
+function scoreFormats(
+  method: 'autoencoder' | 'pca',
+  codes: Matrix,
+  meta: CodesMeta,
+  decode: (codes: Matrix) => Matrix,
+  scaling: Scaling,
+  reference: Matrix,
+): RdRow[] {
+  return CODE_DTYPES.map((format) => {
+    const bytes = encodeCodes(codes, format, meta);
+    const back = decodeCodes(bytes, `${method} d=${codes.cols} ${format}`);
+    const recon = decode(back.codes);
+    const unit = { rows: recon.rows, cols: recon.cols, data: toUnit(recon.data, scaling, recon.data) };
+    const { psnr, mse } = psnrStats(reference, unit);
+    return {
+      method,
+      d: codes.cols,
+      format,
+      bytesPerImage: codes.cols * DTYPE_BYTES[format],
+      overheadBytes: back.overheadBytes,
+      overheadPerImage: back.overheadBytes / codes.rows,
+      psnr,
+      mse,
+      lossless: false,
+    };
+  });
+}
+
+/** An 8-bit greyscale PNG of one picture (deflate level 9): the lossless per-image baseline. */
+export function greyPng(pixels: Uint8Array, image: { width: number; height: number }): Uint8Array {
+  if (pixels.length !== image.width * image.height) throw new ValidationError(expected('greyPng pixels', `${image.width * image.height} values`, pixels.length));
+  const opts = { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8, deflateLevel: 9 } as const;
+  const png = new PNG({ width: image.width, height: image.height, ...opts });
+  png.data = Buffer.from(pixels);
+  return new Uint8Array(PNG.sync.write(png, opts));
+}
+
+/** The lossless 8-bit baselines: raw bytes, one PNG per image, and one deflate stream for the whole set. */
+export function losslessBaselines(raw: Matrix, image: { width: number; height: number } | null): RdRow[] {
+  const n = raw.rows;
+  const bytes = Uint8Array.from(raw.data);
+  const row = (method: RdMethod, format: RdRow['format'], total: number): RdRow => ({
+    method,
+    d: null,
+    format,
+    bytesPerImage: total / n,
+    overheadBytes: 0,
+    overheadPerImage: 0,
+    psnr: null,
+    mse: 0,
+    lossless: true,
+  });
+  const rows = [row('raw', 'u8', bytes.length)];
+  if (image) {
+    let pngTotal = 0;
+    for (let r = 0; r < n; r++) pngTotal += greyPng(bytes.subarray(r * raw.cols, (r + 1) * raw.cols), image).length;
+    rows.push(row('png', 'png', pngTotal));
+  }
+  rows.push(row('deflate', 'deflate', deflateRawSync(bytes, { level: 9 }).length));
+  return rows;
+}
+
+/**
+ * For each d: trains a 784→d→784 autoencoder (the notebook's settings, `epochs` epochs) and
+ * fits PCA with d components on the same scaled training rows, then stores the test set's
+ * codes as f32, f16 and q8 and scores the decoded digits. Adds the lossless baselines when
+ * the raw rows are 8-bit.
+ */
+export function rateDistortion(data: Dataset, opts: RdOptions): RdResult {
+  const start = performance.now();
+  const seed = opts.seed ?? 0;
+  if (!data.test || data.test.rows === 0) throw new ValidationError(expected('rate-distortion data', 'a test set', 'none'));
+  if (opts.dims.length === 0) throw new ValidationError(expected('dims', 'at least one code size', '[]'));
+  opts.dims.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < 1 || d > data.train.cols) throw new ValidationError(expected(`dims[${i}]`, `an integer in [1, ${data.train.cols}]`, d));
+  });
+  const dims = [...new Set(opts.dims)].sort((a, b) => a - b);
+  const test = data.test;
+  const reference = unitOf(test, data.rawRange);
+  const scaling: Scaling = { kind: 'symmetric', ...data.rawRange };
+  const testScaled = scaled(test, scaling);
+  const rows: RdRow[] = [];
+  const models: RdModel[] = [];
+
+  opts.onProgress?.(`fitting PCA with ${dims[dims.length - 1]} components on ${data.train.rows} rows`);
+  const pcaFull = fitPca(scaled(data.train, scaling), dims[dims.length - 1]!);
+  const pcaRows: RdRow[] = [];
+  for (const d of dims) {
+    const p = truncatePca(pcaFull, d);
+    pcaRows.push(...scoreFormats('pca', pcaEncode(p, testScaled), { model: null, note: `PCA d=${d} codes` }, (c) => pcaDecode(p, c), scaling, reference));
+  }
+
+  for (const d of dims) {
+    opts.onProgress?.(`training ${data.train.cols}->${d}->${data.train.cols} for ${opts.epochs} epochs`);
+    const t0 = performance.now();
+    const copy: Dataset = { ...data, train: { ...data.train, data: data.train.data.slice() }, test: { ...test, data: test.data.slice() } };
+    const run = prepareTraining({ hidden: d, epochs: opts.epochs, seed }, copy, opts.backend, { inPlace: true });
+    const history = run.fit();
+    const trainSeconds = (performance.now() - t0) / 1000;
+    models.push({ d, testLoss: history[history.length - 1]!.testLoss ?? NaN, trainSeconds });
+    const model = run.model;
+    const meta: CodesMeta = { model: codesModelOf(model, run.config.scaling), note: `${data.source} test rows 1..${test.rows}` };
+    rows.push(...scoreFormats('autoencoder', model.encode(run.test!), meta, (c) => model.decode(c), run.config.scaling, reference));
+  }
+  rows.push(...pcaRows);
+  if (isEightBit(test)) rows.push(...losslessBaselines(test, data.image));
+  return {
+    trainCount: data.train.rows,
+    testCount: test.rows,
+    epochs: opts.epochs,
+    seed,
+    backend: opts.backend.name,
+    dims,
+    models,
+    rows,
+    seconds: (performance.now() - start) / 1000,
+  };
+}
+
+const METHOD_LABEL: Record<RdMethod, string> = {
+  autoencoder: 'autoencoder',
+  pca: 'PCA',
+  raw: 'raw 8-bit pixels',
+  png: 'PNG per image',
+  deflate: 'deflate, whole set',
+};
+
+/** The markdown table, then what the columns mean. */
+export function rdTable(r: RdResult): string {
+  const lines = [
+    '| method | d | format | bytes / image | header / file (bytes) | header / image | vs 784 B raw | PSNR (dB) | Δ PSNR vs f32 (dB) | MSE |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of r.rows) {
+    const f32 = r.rows.find((o) => o.method === row.method && o.d === row.d && o.format === 'f32');
+    const diff = row.lossless || !f32 ? NaN : row.psnr! - f32.psnr!;
+    // Rounded first, so a tiny negative difference does not print as "-0.0000".
+    const delta = Number.isNaN(diff) ? '—' : row.format === 'f32' ? 'ref' : (Math.round(diff * 1e4) / 1e4 || 0).toFixed(4);
+    const bytes = Number.isInteger(row.bytesPerImage) ? String(row.bytesPerImage) : row.bytesPerImage.toFixed(1);
+    const ratio = `${(784 / row.bytesPerImage).toFixed(1)}×`;
+    lines.push(
+      `| ${METHOD_LABEL[row.method]} | ${row.d ?? '—'} | ${row.format} | ${bytes} | ${row.lossless ? '—' : row.overheadBytes} | ${row.lossless ? '—' : row.overheadPerImage.toFixed(3)} | ${ratio} | ${row.psnr === null ? 'lossless' : row.psnr.toFixed(2)} | ${delta} | ${row.mse.toFixed(5)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The paragraph under the table: the setup and the definitions. */
+export function rdNotes(r: RdResult): string {
+  const models = r.models.map((m) => `d=${m.d}: test MSE ${m.testLoss.toFixed(4)} in [-1, 1], ${m.trainSeconds.toFixed(1)} s`).join('; ');
+  return [
+    `MNIST, ${r.trainCount} training and ${r.testCount} test digits. Each autoencoder is 784→d→784 with the notebook's settings (tanh, MSE, Adam lr 1e-3, batch 256, seed ${r.seed}), ${r.epochs} epochs on the ${r.backend} backend (${models}). PCA is fitted on the same training rows in the same [-1, 1] scaling.`,
+    '',
+    'bytes / image is the code payload (d·4 for f32, d·2 for f16, d·1 for q8). Each codes file also carries a header once (magic, JSON with the model fingerprint and, for q8, a scale and an offset per dimension); "header / image" spreads it over the test set. The decoder weights or the PCA basis are shared and not counted.',
+    'PSNR: the mean over test digits of 10·log10(1 / MSE) of each decoded digit against its 8-bit original, both on [0, 1] (the reconstruction clamped to [0, 1]), peak 1. MSE: the mean per-pixel squared error on [0, 1].',
+    'The lossless rows store the 8-bit digits exactly: raw bytes; one greyscale PNG per digit (deflate level 9, with its ~70 bytes of PNG framing); or the whole test set as one raw deflate stream (level 9), amortised.',
+  ].join('\n');
+}
+
+const FORMAT_COLOR: Record<CodeDtype, Color> = { f32: PALETTE[0]!, f16: PALETTE[1]!, q8: PALETTE[2]! };
+
+/** PSNR against log2(bytes per image): one line per method and format through its d values, each point labelled with d. */
+export function rdFigure(r: RdResult): Raster {
+  const lossy = r.rows.filter((row) => !row.lossless);
+  const xs = lossy.map((row) => Math.log2(row.bytesPerImage));
+  const ys = lossy.map((row) => row.psnr!);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const canvas = new PlotCanvas({
+    width: 800,
+    height: 560,
+    title: `Rate-distortion, ${r.testCount} MNIST test digits`,
+    xLabel: 'code bytes per image, log2 scale (3 = 8 B, 6 = 64 B, 8 = 256 B)',
+    yLabel: 'mean PSNR (dB)',
+    xRange: [x0 - 0.5, x1 + 0.3],
+    yRange: [Math.floor(y0 - 1), Math.ceil(y1 + 1)],
+  });
+  for (const method of ['autoencoder', 'pca'] as const) {
+    for (const format of CODE_DTYPES) {
+      const pts = lossy.filter((row) => row.method === method && row.format === format).sort((a, b) => a.d! - b.d!);
+      if (pts.length === 0) continue;
+      const color = FORMAT_COLOR[format];
+      const dashed = method === 'pca';
+      canvas.polyline(
+        pts.map((p) => Math.log2(p.bytesPerImage)),
+        pts.map((p) => p.psnr!),
+        color,
+        { width: 2, dashed },
+      );
+      for (const p of pts) {
+        canvas.point(Math.log2(p.bytesPerImage), p.psnr!, color, 4);
+        // Above and to the left of the point: the lines rise to the right, so that corner is clear.
+        if (method === 'autoencoder' && format === 'q8') canvas.text(Math.log2(p.bytesPerImage) - 0.06, p.psnr! + (y1 - y0) * 0.02, `d=${p.d}`, color, 'right');
+      }
+      canvas.addLegend({ label: `${method === 'pca' ? 'PCA' : 'autoencoder'} ${format}`, color, kind: 'line', dashed, width: 2 });
+    }
+  }
+  return canvas.finish();
+}

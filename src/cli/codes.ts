@@ -1,0 +1,185 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { topRows, type Matrix } from '../core/matrix.js';
+import { imageShape, loadDataset, scaled } from '../data/dataset.js';
+import { toUnit, unscaleInto } from '../data/scaling.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { CODE_DTYPES, codesModelOf, encodeCodes, readCodesFile, DTYPE_BYTES } from '../io/codes.js';
+import type { LoadedModel } from '../io/model-file.js';
+import { rateDistortion, rdFigure, rdNotes, rdTable } from '../apps/compress.js';
+import { encodePng, imageGrid } from '../viz/image.js';
+import { backendFrom, checkFileOutput, loadModelFlag } from './common.js';
+import { UsageError } from './exit.js';
+import { choiceFlag, intFlag } from './options.js';
+
+const SPLITS = ['test', 'train'] as const;
+
+/** Where the rows come from: --in, else MNIST when the model was trained on it. */
+function inputSource(loaded: LoadedModel, flag: string | undefined): string {
+  const trainedOn = (loaded.config.training.data as { source?: unknown } | undefined)?.source;
+  const source = flag ?? (trainedOn === 'mnist' ? 'mnist' : undefined);
+  if (source === undefined) throw new UsageError(`--in: expected mnist or a CSV path (the model was trained on ${String(trainedOn ?? 'unknown data')}), received nothing`);
+  if (source !== 'mnist' && !source.toLowerCase().endsWith('.csv')) throw new UsageError(`--in: expected mnist or a path ending in .csv, received "${source}"`);
+  return source;
+}
+
+interface EncodeFlags {
+  model: string;
+  in?: string;
+  split?: string;
+  limit?: string;
+  format: string;
+  out: string;
+  backend: string;
+}
+
+export function registerEncode(program: Command): void {
+  program
+    .command('encode')
+    .description("compress rows to the model's latent codes (an .aec file; its byte layout is documented in src/io/codes.ts)")
+    .requiredOption('--model <file>', 'a model.safetensors written by ae train')
+    .requiredOption('--out <file.aec>', 'the codes file to write')
+    .option('--in <source>', '"mnist" or a CSV of rows (default: what the model was trained on, if MNIST)')
+    .option('--split <name>', 'MNIST only: test or train (default test)')
+    .option('--limit <n>', 'encode only the first N rows')
+    .option('--format <dtype>', `how each code value is stored: ${CODE_DTYPES.join(', ')} (4, 2 or 1 bytes)`, 'f32')
+    .option('--backend <name>', 'auto|native|js', 'auto')
+    .action((f: EncodeFlags) => {
+      const format = choiceFlag('--format', f.format, CODE_DTYPES);
+      const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+      checkFileOutput('--out', f.out, '.aec');
+      const loaded = loadModelFlag(f.model, f.backend);
+      const source = inputSource(loaded, f.in);
+      if (source !== 'mnist' && f.split !== undefined) throw new UsageError(`--split: expected no --split with a CSV (its rows are the input), received "${f.split}"`);
+      const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
+      const data = loadDataset(source, limit === undefined ? {} : { limit });
+      const raw = source === 'mnist' && split === 'test' ? data.test! : data.train;
+      const width = loaded.model.inputSize;
+      if (raw.cols !== width) throw new UsageError(`--in width: expected ${width} values per row to match the model, received ${raw.cols}`);
+      const codes = loaded.model.encode(scaled(raw, loaded.config.scaling));
+      const note = source === 'mnist' ? `mnist ${split} rows 1..${raw.rows}` : `${source} rows 1..${raw.rows}`;
+      const bytes = encodeCodes(codes, format, { model: codesModelOf(loaded.model, loaded.config.scaling), note });
+      writeFileAtomic(f.out, bytes);
+      const payload = codes.rows * codes.cols * DTYPE_BYTES[format];
+      process.stdout.write(
+        `wrote ${f.out}: ${codes.rows} codes of ${codes.cols} dims (${format}), ${bytes.length} bytes = ${payload} of codes + ${bytes.length - payload} of header; ` +
+          `${(bytes.length / codes.rows).toFixed(2)} bytes per row against ${width} values per input row\n`,
+      );
+    });
+}
+
+interface DecodeFlags {
+  model: string;
+  codes: string;
+  out: string;
+  count?: string;
+  backend: string;
+}
+
+/** 7 significant digits: a float32 holds about that many, and the CSV stays short. */
+function csvNumber(v: number): string {
+  return String(Number(v.toPrecision(7)));
+}
+
+function csvOf(m: Matrix): string {
+  const lines: string[] = [];
+  for (let r = 0; r < m.rows; r++) {
+    const row: string[] = [];
+    for (let j = 0; j < m.cols; j++) row.push(csvNumber(m.data[r * m.cols + j]!));
+    lines.push(row.join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerDecode(program: Command): void {
+  program
+    .command('decode')
+    .description("turn an .aec file of codes back into rows with the model's decoder: a PNG grid of digits or a CSV of raw values")
+    .requiredOption('--model <file>', 'the model whose encoder wrote the codes')
+    .requiredOption('--codes <file.aec>', 'a codes file written by ae encode')
+    .requiredOption('--out <file>', 'a .png (pictures on [0, 1]) or a .csv (rows in the raw range the model was trained on)')
+    .option('--count <n>', 'decode only the first N codes (default: all; a PNG shows at most 100 unless --count says more)')
+    .option('--backend <name>', 'auto|native|js', 'auto')
+    .action((f: DecodeFlags) => {
+      const lower = f.out.toLowerCase();
+      const kind = lower.endsWith('.png') ? 'png' : lower.endsWith('.csv') ? 'csv' : undefined;
+      if (kind === undefined) throw new UsageError(`--out: expected a path ending in .png or .csv, received "${f.out}"`);
+      checkFileOutput('--out', f.out, `.${kind}`);
+      const count = f.count === undefined ? undefined : intFlag('--count', f.count);
+      const decoded = readCodesFile(f.codes);
+      const loaded = loadModelFlag(f.model, f.backend);
+      const { model, config } = loaded;
+      const mine = codesModelOf(model, config.scaling);
+      const theirs = decoded.meta.model;
+      if (theirs === null) throw new UsageError(`${f.codes}: expected codes written by an autoencoder's encoder (with a model fingerprint), received codes with no model`);
+      if (decoded.codes.cols !== model.codeSize) {
+        throw new UsageError(`${f.codes}: expected codes of ${model.codeSize} dims for ${f.model} (${mine.description}), received ${decoded.codes.cols} dims written for ${theirs.description}`);
+      }
+      if (theirs.fingerprint !== mine.fingerprint) {
+        throw new UsageError(
+          `${f.codes}: expected codes written by ${f.model} (${mine.fingerprint.slice(0, 19)}…), received codes from a different model (${theirs.description}, ${theirs.fingerprint.slice(0, 19)}…)`,
+        );
+      }
+      const shape = kind === 'png' ? imageShape(model.inputSize) : null;
+      if (kind === 'png' && !shape) throw new UsageError(`--out: expected .csv for a model of ${model.inputSize} values per row (a PNG needs square pictures), received "${f.out}"`);
+      const n = Math.min(decoded.codes.rows, count ?? (kind === 'png' ? 100 : decoded.codes.rows));
+      const rows = model.decode(topRows(decoded.codes, n));
+      if (kind === 'png') {
+        const unit = { rows: rows.rows, cols: rows.cols, data: toUnit(rows.data, config.scaling, rows.data) };
+        writeFileAtomic(f.out, encodePng(imageGrid(unit, { ...shape!, cols: Math.min(10, n), range: [0, 1], zoom: 2 })));
+      } else {
+        writeFileAtomic(f.out, csvOf({ rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) }));
+      }
+      process.stdout.write(`wrote ${f.out}: ${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${kind === 'png' ? 'pictures' : `rows of raw values in [${config.scaling.min}, ${config.scaling.max}]`}\n`);
+    });
+}
+
+interface RdFlags {
+  dims: string;
+  epochs: string;
+  limit?: string;
+  seed: string;
+  json?: boolean;
+  out: string;
+  backend: string;
+}
+
+/** "8,16,32" -> [8, 16, 32]; one size is fine too. */
+function dimsFlag(text: string): number[] {
+  return text.split(',').map((p, i) => {
+    const d = intFlag(`--dims[${i}]`, p);
+    if (d > 784) throw new UsageError(`--dims[${i}]: expected an integer in [1, 784] (MNIST's 784 pixels), received "${p}"`);
+    return d;
+  });
+}
+
+export function registerRateDistortion(program: Command): void {
+  program
+    .command('rd')
+    .description('rate-distortion on MNIST: autoencoder and PCA codes of each size stored as f32, f16 and q8, bytes per image against PSNR')
+    .requiredOption('--out <dir>', 'folder for rd.md, rd.json and rd.png')
+    .option('--dims <list>', 'code sizes, comma-separated', '8,16,32,64')
+    .option('--epochs <n>', 'epochs for each autoencoder', '20')
+    .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
+    .option('--seed <n>', 'seed of every model', '0')
+    .option('--json', 'print JSON instead of the table')
+    .option('--backend <name>', 'auto|native|js', 'auto')
+    .action((f: RdFlags) => {
+      const dims = dimsFlag(f.dims);
+      const epochs = intFlag('--epochs', f.epochs);
+      const seed = intFlag('--seed', f.seed, 0);
+      const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+      if (limit !== undefined && limit < 2) throw new UsageError(`--limit: expected at least 2 rows (PCA needs two), received "${f.limit}"`);
+      if (existsSync(f.out) && !statSync(f.out).isDirectory()) throw new UsageError(`--out: expected a folder, received the file "${f.out}"`);
+      const backend = backendFrom(f.backend);
+      const data = loadDataset('mnist', limit === undefined ? {} : { limit });
+      const result = rateDistortion(data, { dims, epochs, seed, backend, onProgress: (line) => process.stderr.write(`ae rd: ${line}\n`) });
+      ensureDir(f.out);
+      const md = `# Rate-distortion: the encoder as a compressor\n\n${rdTable(result)}\n\n${rdNotes(result)}\n\nTotal time ${result.seconds.toFixed(1)} s.\n`;
+      writeFileAtomic(join(f.out, 'rd.md'), md);
+      writeFileAtomic(join(f.out, 'rd.json'), JSON.stringify(result, null, 2) + '\n');
+      writeFileAtomic(join(f.out, 'rd.png'), encodePng(rdFigure(result)));
+      process.stdout.write(f.json ? JSON.stringify(result) + '\n' : `${md}wrote ${join(f.out, 'rd.md')}, rd.json, rd.png\n`);
+    });
+}
