@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { ae, usage } from './testing.js';
 import { resolveBackend } from '../backends/index.js';
 import { topRows } from '../core/matrix.js';
 import { loadDataset, scaled } from '../data/dataset.js';
@@ -13,26 +12,10 @@ import { codesModelOf, decodeCodes, encodeCodes, readCodesFile } from '../io/cod
 import { loadModel } from '../io/model-file.js';
 import { decodePng } from '../viz/image.js';
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
-
-function ae(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 function ok(...args: string[]) {
   const r = ae(...args);
   assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
   return r;
-}
-
-/** Bad usage: exit code 2 and exactly one line on stderr, matching `pattern`. */
-function usage(args: string[], pattern: RegExp) {
-  const r = ae(...args);
-  assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
-  assert.match(lines[0]!, pattern);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ae-codes-cli-'));
