@@ -43,3 +43,5 @@ export { downsampleArea, upsampleBicubic } from './baselines/resize.js';
 export { linePlot, histogramPlot, scatterPlot, quiverPlot, project3d, colormap, PALETTE, PlotCanvas } from './viz/plot.js';
 export { encodeCodes, decodeCodes, readCodesFile, writeCodesFile, modelFingerprint, CODE_DTYPES, type CodeDtype } from './io/codes.js';
 export { rateDistortion, rdTable, psnrStats } from './apps/compress.js';
+export { sampleManifold, manifoldOf, nearestOnManifold, distancesToManifold, gridPoints, manifoldDataset, MANIFOLD_DATASETS } from './data/manifolds.js';
+export { manifoldStudy, arrowsFigure, travelFigure, codeFigure, jacobianFigure } from './apps/manifold.js';

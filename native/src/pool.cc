@@ -40,9 +40,13 @@ class Helper {
     job_.store(&job, std::memory_order_relaxed);
     const uint64_t gen = posted_.load(std::memory_order_relaxed) + 1;
     posted_.store(gen, std::memory_order_release);
-    if (sleeping_.load(std::memory_order_acquire)) {
+    {
+      // Checked under the mutex the helper holds while it decides to sleep: with two bare
+      // atomics (post, then read "sleeping"; set "sleeping", then read the post) both threads
+      // can read the old value — a store-load reordering x86 allows — and the helper would
+      // sleep through the job while this thread waits for it forever.
       std::lock_guard<std::mutex> lock(mutex_);
-      wake_.notify_one();
+      if (sleeping_) wake_.notify_one();
     }
     mine();
     for (int i = 0; finished_.load(std::memory_order_acquire) != gen; i++) backoff(i);
@@ -59,9 +63,9 @@ class Helper {
           backoff(i);
           if ((i & 1023) == 1023 && std::chrono::steady_clock::now() > until) {
             std::unique_lock<std::mutex> lock(mutex_);
-            sleeping_.store(true, std::memory_order_release);
+            sleeping_ = true;
             wake_.wait(lock, [&] { return posted_.load(std::memory_order_acquire) != seen; });
-            sleeping_.store(false, std::memory_order_release);
+            sleeping_ = false;
           }
         }
       }
@@ -73,7 +77,7 @@ class Helper {
 
   std::atomic<const std::function<void()>*> job_{nullptr};
   std::atomic<uint64_t> posted_{0}, finished_{0};
-  std::atomic<bool> sleeping_{false};
+  bool sleeping_ = false;  // guarded by mutex_
   std::mutex mutex_, callers_;
   std::condition_variable wake_;
   std::thread thread_;

@@ -96,3 +96,22 @@ test('large buffers, split across two threads natively, match the js backend', {
   sn.p[n - 1] = NaN; // only the helper thread's half sees it
   assert.equal(native.adam(sn.p, grad, sn.m, sn.v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 4 }), false);
 });
+
+test('the native thread pool survives its helper going to sleep and waking, many times', { timeout: 60_000, skip: (() => { try { resolveBackend('native'); return false; } catch (e) { return (e as Error).message; } })() }, async () => {
+  const { NativeBackend } = await import('./native/index.js');
+  const b = new NativeBackend();
+  const n = 1 << 17; // above the size at which kernels split across the two threads
+  const p = new Float32Array(n);
+  const g = new Float32Array(n).fill(1e-3);
+  const m = new Float32Array(n);
+  const v = new Float32Array(n);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  // Pauses around the helper's 2 ms spin window make it fall asleep just as jobs arrive: the
+  // moment a lost wake-up would hang the process.
+  // (A lost wake-up once hung here after several thousand rounds; this many catches it sometimes.)
+  for (let i = 1; i <= 1500; i++) {
+    Atomics.wait(pause, 0, 0, 1.5 + (i % 5) * 0.25);
+    assert.equal(b.adam(p, g, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: i }), true);
+  }
+  assert.ok(p[0]! < 0 && p[n - 1] === p[0], 'both halves were updated every time');
+});

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveBackend } from '../backends/index.js';
+import { ValidationError } from '../core/errors.js';
+import { matrix } from '../core/matrix.js';
+import { Rng } from '../core/rng.js';
+import {
+  arrowsFigure,
+  codeFigure,
+  jacobianFigure,
+  manifoldMarkdown,
+  manifoldStudy,
+  oneDimensionalCode,
+  pearson,
+  resolveManifoldOptions,
+  spearman,
+  travelFigure,
+} from './manifold.js';
+
+const { backend } = resolveBackend('auto');
+
+// One small denoising run on two-branch, shared by the tests below: 1000 points, 500 epochs, a 41² grid (about a second).
+const small = manifoldStudy({ dataset: 'two-branch', variant: 'denoising', backend, count: 1000, epochs: 500, grid: 41 });
+
+test('done-when: a denoising AE on two-branch leaves on-manifold points nearly in place, far points travel over ten times as far', () => {
+  const s = small.summary;
+  assert.equal(s.noise, 'gaussian:0.15');
+  assert.ok(s.onManifold.count >= 30, `on-manifold grid points ${s.onManifold.count}`);
+  assert.ok(s.far.count >= 500, `far grid points ${s.far.count}`);
+  assert.ok(s.travelRatio < 0.1, `mean travel on ${s.onManifold.meanTravel} vs far ${s.far.meanTravel}: ratio ${s.travelRatio}`);
+  assert.equal(s.travelRatio, s.onManifold.meanTravel / s.far.meanTravel);
+});
+
+test('far points travel about their distance to the manifold and land near it', () => {
+  const f = small.summary.far;
+  assert.ok(f.meanTravelOverDistance > 0.8 && f.meanTravelOverDistance < 1.2, `travel/distance ${f.meanTravelOverDistance}`);
+  assert.ok(f.correlation > 0.9, `correlation ${f.correlation}`);
+  assert.ok(f.meanLandingDistance < 0.25 * f.meanDistance, `landing ${f.meanLandingDistance} vs distance ${f.meanDistance}`);
+  assert.ok(f.meanGapClosed > 0.8, `gap closed ${f.meanGapClosed}`);
+  // The local picture agrees: across the manifold the reconstruction barely responds, along it it follows.
+  const g = small.summary.gains;
+  assert.ok(g.normal < 0.3 && g.tangent > 0.8, JSON.stringify(g));
+});
+
+test('the study measures what it says: travel is ‖x̂ − x‖, groups follow ε and δ', () => {
+  const { grid, recon, travel, distance, summary: s } = small;
+  assert.equal(grid.rows, 41 * 41);
+  for (const r of [0, 100, 840, 1680]) {
+    const d = Math.hypot(recon.data[2 * r]! - grid.data[2 * r]!, recon.data[2 * r + 1]! - grid.data[2 * r + 1]!);
+    assert.ok(Math.abs(travel[r]! - d) < 1e-6);
+  }
+  assert.equal(s.onManifold.count, distance.filter((d) => d < s.epsilon).length);
+  assert.equal(s.far.count, distance.filter((d) => d > s.delta).length);
+  // The grid corner (−1, −1) is about 0.69 from the lower arc's end (−0.85, −0.4835).
+  assert.ok(Math.abs(distance[0]! - Math.hypot(0.15, 0.5165)) < 1e-3, `corner distance ${distance[0]}`);
+});
+
+test('figures: arrows and travel maps of the asked size, lighter where points travel farther', () => {
+  const arrows = arrowsFigure(small, { size: 400 });
+  assert.deepEqual([arrows.width, arrows.height], [400, 400]);
+  const travel = travelFigure(small, { size: 400 });
+  assert.deepEqual([travel.width, travel.height], [440, 400]);
+  // Luminance where the map shows the far corner (bottom centre of the grid, 0.95 from the
+  // lower arc) against a point on the upper arc: the plot area spans the grid, so find both by scanning.
+  const lum = (x: number, y: number) => {
+    const o = (y * travel.width + x) * 4;
+    return 0.2126 * travel.data[o]! + 0.7152 * travel.data[o + 1]! + 0.0722 * travel.data[o + 2]!;
+  };
+  const column = Math.round(travel.width * 0.45);
+  let darkest = 255;
+  let lightest = 0;
+  for (let y = Math.round(travel.height * 0.1); y < Math.round(travel.height * 0.9); y++) {
+    darkest = Math.min(darkest, lum(column, y));
+    lightest = Math.max(lightest, lum(column, y));
+  }
+  assert.ok(lightest - darkest > 120, `a column of the travel map spans luminance ${darkest}..${lightest}`);
+  assert.throws(() => codeFigure(small), /code figure: expected a study of a one-curve data set/);
+  assert.throws(() => jacobianFigure(small), /jacobian figure: expected a one-layer encoder/);
+  const md = manifoldMarkdown(small.summary, ['arrows.png: x']);
+  assert.match(md, /it holds here/);
+  assert.match(md, /\| on the manifold \(d < 0\.02\) \| \d+ \|/);
+});
+
+test('curve3d: a 1-unit code learns the position along the helix; far points land on it', () => {
+  const c = manifoldStudy({ dataset: 'curve3d', variant: 'denoising', backend, epochs: 300, grid: 21, epsilon: 0.05 });
+  const s = c.summary;
+  assert.deepEqual(s.layers, [3, 64, 64, 1]);
+  assert.equal(s.code?.kind, 'bottleneck');
+  assert.equal(c.code!.length, 2000);
+  assert.ok(Math.abs(s.code!.spearmanWithT) > 0.99, `Spearman ${s.code!.spearmanWithT}`);
+  assert.ok(s.far.meanGapClosed > 0.8, `gap closed ${s.far.meanGapClosed}`);
+  assert.ok(s.travelRatio < 0.2, `ratio ${s.travelRatio}`);
+  const fig = codeFigure(c, { size: 300 });
+  assert.ok(fig.width > 600 && fig.height > 300);
+  assert.ok(travelFigure(c, { size: 300 }).width > 400);
+});
+
+test('contractive: a one-layer tied encoder, and its Jacobian is reported', () => {
+  const c = manifoldStudy({ dataset: 'two-branch', variant: 'contractive', backend, count: 500, epochs: 20, grid: 41 });
+  assert.deepEqual(c.summary.layers, [2, 128]);
+  assert.equal(c.summary.tied, true);
+  assert.equal(c.summary.contractive, 0.01);
+  assert.ok(c.summary.jacobian && c.summary.jacobian.onManifold > 0);
+  assert.ok(jacobianFigure(c, { size: 300 }).width === 340);
+  assert.throws(
+    () => manifoldStudy({ dataset: 'two-branch', variant: 'contractive', backend, layers: [2, 64, 64], epochs: 1 }),
+    /contractive penalty: expected a one-layer encoder/,
+  );
+});
+
+test('oneDimensionalCode: a 1-unit code as it is, a wider one by its first principal direction', () => {
+  const n = 400;
+  const rng = new Rng(3);
+  const t = Float64Array.from({ length: n }, () => rng.uniform(-1, 1));
+  const h = matrix(n, 3);
+  for (let i = 0; i < n; i++) {
+    h.data[3 * i] = 2 * t[i]! + 0.01 * rng.normal();
+    h.data[3 * i + 1] = -t[i]! + 0.01 * rng.normal();
+    h.data[3 * i + 2] = 0.05 * rng.normal();
+  }
+  const wide = oneDimensionalCode(h);
+  assert.equal(wide.kind, 'first principal direction');
+  assert.ok(Math.abs(spearman(wide.values, t)) > 0.99);
+  assert.ok(wide.explainedVariance! > 0.99, `explained ${wide.explainedVariance}`);
+  const one = oneDimensionalCode(matrix(3, 1, Float32Array.of(0.5, -1, 2)));
+  assert.deepEqual([...one.values], [0.5, -1, 2]);
+  assert.equal(one.kind, 'bottleneck');
+  assert.equal(spearman([1, 2, 3, 4], [10, 20, 25, 100]), 1);
+  assert.ok(Math.abs(pearson([1, 2, 3], [3, 2, 1]) + 1) < 1e-12);
+});
+
+test('bad options are refused before training, with one-line messages', () => {
+  const base = { dataset: 'two-branch' as const, variant: 'denoising' as const, backend };
+  assert.throws(() => resolveManifoldOptions({ ...base, dataset: 'spiral' as 'curve3d' }), /dataset: expected one of two-branch, curve3d, received "spiral"/);
+  assert.throws(() => resolveManifoldOptions({ ...base, variant: 'sparse' as 'standard' }), /variant: expected one of standard, denoising, contractive/);
+  assert.throws(() => resolveManifoldOptions({ ...base, layers: [3, 64] }), /layers\[0\]: expected 2 to match the two-branch data, received 3/);
+  assert.throws(() => resolveManifoldOptions({ ...base, grid: 1 }), ValidationError);
+  assert.throws(() => resolveManifoldOptions({ ...base, epsilon: 0.3, delta: 0.2 }), /delta: expected a finite number > 0.3/);
+  assert.throws(() => resolveManifoldOptions({ ...base, epochs: 0 }), /epochs: expected a positive integer, received 0/);
+  // A grid too coarse to have any point within ε of the manifold is refused before training.
+  assert.throws(() => manifoldStudy({ ...base, grid: 3, epsilon: 0.001 }), /epsilon: expected a distance that some of the 9 grid points lie within/);
+  assert.throws(() => manifoldStudy({ ...base, noise: 'patch:3' }), /noise patch: expected image data/);
+});
