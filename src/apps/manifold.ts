@@ -490,6 +490,21 @@ const DATA_COLOR: Color = [31, 119, 180];
 const ARROW_COLOR: Color = [214, 39, 40];
 const CURVE_COLOR: Color = [255, 255, 255];
 
+/** Draws the noiseless 2-D manifold as dashed curves over a finished picture, with its legend entry. */
+function finishWithManifold(canvas: PlotCanvas, polylines: ReadonlyArray<ArrayLike<number>>): Raster {
+  for (const p of polylines) {
+    const k = p.length / 2;
+    canvas.polyline(
+      Float64Array.from({ length: k }, (_, i) => p[2 * i]!),
+      Float64Array.from({ length: k }, (_, i) => p[2 * i + 1]!),
+      CURVE_COLOR,
+      { width: 1, dashed: true },
+    );
+  }
+  canvas.addLegend({ label: 'noiseless manifold', color: CURVE_COLOR, kind: 'line', dashed: true, width: 1 });
+  return canvas.finish();
+}
+
 /** Pictures side by side, top-aligned, on white. */
 function sideBySide(parts: Raster[], gap = 8): Raster {
   const width = parts.reduce((s, p) => s + p.width, 0) + gap * (parts.length - 1);
@@ -655,17 +670,7 @@ export function travelFigure(study: ManifoldStudy, opts: { size?: number } = {})
       grid: false,
       colorbar: { label, range: [0, top] },
     });
-    for (const p of data.manifold.polylines) {
-      const k = p.length / 2;
-      canvas.polyline(
-        Float64Array.from({ length: k }, (_, i) => p[2 * i]!),
-        Float64Array.from({ length: k }, (_, i) => p[2 * i + 1]!),
-        CURVE_COLOR,
-        { width: 1, dashed: true },
-      );
-    }
-    canvas.addLegend({ label: 'noiseless manifold', color: CURVE_COLOR, kind: 'line', dashed: true, width: 1 });
-    return canvas.finish();
+    return finishWithManifold(canvas, data.manifold.polylines);
   }
   const side = 81;
   const step = (hi - lo) / (side - 1);
@@ -735,17 +740,7 @@ export function jacobianFigure(study: ManifoldStudy, opts: { size?: number } = {
     grid: false,
     colorbar: { label: '‖∂h/∂x‖_F', range: [0, top] },
   });
-  for (const p of data.manifold.polylines) {
-    const k = p.length / 2;
-    canvas.polyline(
-      Float64Array.from({ length: k }, (_, i) => p[2 * i]!),
-      Float64Array.from({ length: k }, (_, i) => p[2 * i + 1]!),
-      CURVE_COLOR,
-      { width: 1, dashed: true },
-    );
-  }
-  canvas.addLegend({ label: 'noiseless manifold', color: CURVE_COLOR, kind: 'line', dashed: true, width: 1 });
-  return canvas.finish();
+  return finishWithManifold(canvas, data.manifold.polylines);
 }
 
 /**

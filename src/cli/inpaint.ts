@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { topRows } from '../core/matrix.js';
 import { scaled } from '../data/dataset.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { compareInpainting, INPAINT_FIGURE_LABELS, INPAINT_ROWS, inpaintingTable } from '../apps/inpaint.js';
+import { compareInpainting, INPAINT_FIGURE_LABELS, INPAINT_ROWS, inpaintingTable, type InpaintComparison } from '../apps/inpaint.js';
 import { encodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
 import { evalData, loadModelFlag } from './common.js';
@@ -20,6 +20,23 @@ interface InpaintFlags {
   out: string;
   json?: boolean;
   backend: string;
+}
+
+/**
+ * Writes a comparison's figure (the first `show` digits, labelled rows), its table and its
+ * numbers into `dir`; returns what it wrote for printing.
+ */
+export function writeInpainting(dir: string, result: InpaintComparison, image: { width: number; height: number }, show: number) {
+  ensureDir(dir);
+  const k = Math.min(show, result.count);
+  const rows = [result.images.mask, result.images.corrupted, result.images.clean, ...INPAINT_ROWS.map((m) => result.images[m])].map((m) => topRows(m, k));
+  writeFileAtomic(join(dir, 'inpainting.png'), encodePng(labelledRowsFigure(rows, INPAINT_FIGURE_LABELS, { ...image, range: [0, 1] })));
+  const table = inpaintingTable(result);
+  const summary = { noise: result.noise, count: result.count, missingFraction: result.missingFraction, scores: result.scores };
+  const rowsNote = 'Rows of inpainting.png, top to bottom: mask (white = missing), corrupted, clean, AE, AE with known pixels kept, Telea, Navier-Stokes.';
+  writeFileAtomic(join(dir, 'inpainting.md'), `${table}\n\n${rowsNote}\n`);
+  writeFileAtomic(join(dir, 'inpainting.json'), JSON.stringify(summary, null, 2) + '\n');
+  return { table, summary, rowsNote };
 }
 
 export function registerInpaint(program: Command): void {
@@ -50,15 +67,7 @@ export function registerInpaint(program: Command): void {
         image: data.image,
         backend: loaded.model.backend,
       });
-      ensureDir(f.out);
-      const k = Math.min(show, result.count);
-      const rows = [result.images.mask, result.images.corrupted, result.images.clean, ...INPAINT_ROWS.map((m) => result.images[m])].map((m) => topRows(m, k));
-      writeFileAtomic(join(f.out, 'inpainting.png'), encodePng(labelledRowsFigure(rows, INPAINT_FIGURE_LABELS, { ...data.image, range: [0, 1] })));
-      const table = inpaintingTable(result);
-      const summary = { noise: result.noise, count: result.count, missingFraction: result.missingFraction, scores: result.scores };
-      const rowsNote = 'Rows of inpainting.png, top to bottom: mask (white = missing), corrupted, clean, AE, AE with known pixels kept, Telea, Navier-Stokes.';
-      writeFileAtomic(join(f.out, 'inpainting.md'), `${table}\n\n${rowsNote}\n`);
-      writeFileAtomic(join(f.out, 'inpainting.json'), JSON.stringify(summary, null, 2) + '\n');
+      const { table, summary, rowsNote } = writeInpainting(f.out, result, data.image, show);
       process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\n\n${rowsNote}\nwrote ${join(f.out, 'inpainting.png')}, inpainting.md, inpainting.json\n`);
     });
 }

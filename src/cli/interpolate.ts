@@ -47,7 +47,6 @@ export function registerInterpolate(program: Command): void {
       if (to >= count) throw new UsageError(`--to: expected a test digit index below ${count}, received ${to}`);
       const test = scaled(data.test!, config.scaling);
       const train = scaled(data.train, config.scaling);
-      const n = test.cols;
       const result = interpolate(model, rowSlice(test, from, from + 1).data, rowSlice(test, to, to + 1).data, steps);
       // Distances are reported in [0, 1] pixel units whatever the model's scaling.
       const [lo, hi] = rangeOf(config.scaling.kind);

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { topRows } from '../core/matrix.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { compareInpainting, INPAINT_FIGURE_LABELS, INPAINT_ROWS, inpaintingTable } from '../apps/inpaint.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { compareInpainting } from '../apps/inpaint.js';
+import { writeInpainting } from './inpaint.js';
 import { encodePng } from '../viz/image.js';
-import { kernelsFigure, labelledRowsFigure } from '../viz/figures.js';
+import { kernelsFigure } from '../viz/figures.js';
 import { intFlag } from './options.js';
 import { trainCommand, type TrainFlags } from './train.js';
 
@@ -60,14 +60,9 @@ export function registerNotebook(program: Command): void {
       }
       process.stderr.write(`ae: inpainting ${count} test digits with the denoising model and with OpenCV\n`);
       const inpDir = join(f.out, 'inpainting');
-      ensureDir(inpDir);
       const d = denoising.run;
       const c = await compareInpainting(d.model, d.config.scaling, d.test!, { noise: 'dropout:0.5', count, seed: 0, image, backend: d.model.backend });
-      const shown = [c.images.mask, c.images.corrupted, c.images.clean, ...INPAINT_ROWS.map((m) => c.images[m])].map((m) => topRows(m, Math.min(12, c.count)));
-      writeFileAtomic(join(inpDir, 'inpainting.png'), encodePng(labelledRowsFigure(shown, INPAINT_FIGURE_LABELS, { ...image, range: [0, 1] })));
-      const table = inpaintingTable(c);
-      writeFileAtomic(join(inpDir, 'inpainting.md'), table + '\n');
-      writeFileAtomic(join(inpDir, 'inpainting.json'), JSON.stringify({ noise: c.noise, count: c.count, missingFraction: c.missingFraction, scores: c.scores }, null, 2) + '\n');
+      const { table } = writeInpainting(inpDir, c, image, 12);
       const last = (t: typeof standard) => t.history[t.history.length - 1]!;
       const s = last(standard);
       const dn = last(denoising);

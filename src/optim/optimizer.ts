@@ -1,5 +1,4 @@
 import type { Backend } from '../core/backend.js';
-import type { Param } from '../nn/dense.js';
 
 /** An optimiser computes updates from Param.grad and applies them; nothing else. */
 export interface Optimizer {
