@@ -17,9 +17,17 @@ export interface ResolvedBackend {
  * Picks a backend by name. `auto` is native when the addon loads, otherwise js with a
  * one-line notice saying why. `native` insists: a missing addon is a BackendError that
  * names where it looked and the command that rebuilds it.
+ *
+ * The environment variable `AEKIT_BACKEND` (auto|native|js), when set, replaces `auto`, so a
+ * whole program or test suite can be run on one backend; an explicit `native` or `js` wins.
  */
 export function resolveBackend(choice: string = 'auto', opts: { threads?: number } = {}): ResolvedBackend {
   check('backend', choice, { kind: 'oneOf', choices: BACKEND_CHOICES });
+  const env = process.env.AEKIT_BACKEND;
+  if (choice === 'auto' && env !== undefined && env !== '') {
+    check('AEKIT_BACKEND', env, { kind: 'oneOf', choices: BACKEND_CHOICES });
+    choice = env;
+  }
   if (choice === 'js') return { backend: new JsBackend(), notice: null };
   if (choice === 'native') return { backend: new NativeBackend(opts), notice: null };
   try {
