@@ -195,6 +195,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("blas", aek::blas_name());
   o.Set("threads", aek::threads());
   o.Set("blasThreads", aek::blas_threads());
+  o.Set("coretype", aek::blas_core());
+  o.Set("maxThreads", aek::MAX_THREADS);
   return o;
 }
 

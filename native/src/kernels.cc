@@ -16,6 +16,7 @@ extern "C" {
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 char* openblas_get_config(void);
+char* openblas_get_corename(void);
 }
 #endif
 
@@ -57,8 +58,8 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const f
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m1 - m0, n1 - n0,
                 k, 1.0f, a, lda, b, ldb, beta, C + (size_t)m0 * n + n0, n);
   };
-  // The two threads each multiply one half of C, split along its longer side; a product too
-  // small to be worth a second thread runs whole.
+  // Each thread multiplies one block of C, split along its longer side; a product too small
+  // to be worth a second thread runs whole.
   const size_t never = (size_t)-1;
   const bool split = (size_t)m * n * k >= ((size_t)1 << 20);
   if (m >= n) {
@@ -329,14 +330,15 @@ bool sgd(float* p, const float* g, float* buf, size_t n, double lr, double momen
   return ok;
 }
 
-// Our two threads are the parallelism: BLAS runs single-threaded inside each half of a product,
-// so no BLAS worker threads compete with them for the cores.
+// Our pool's threads are the parallelism: BLAS runs single-threaded inside each part of a
+// product, so no BLAS worker threads compete with them for the cores.
 #ifdef AEKIT_ACCELERATE
 void set_blas_threads(int n) {
   if (n > 0) set_threads(n);
 }
 int blas_threads() { return 1; }
 const char* blas_name() { return "Accelerate"; }
+const char* blas_core() { return "Accelerate"; }
 #else
 static const bool g_blas_single_threaded = [] {
   openblas_set_num_threads(1);
@@ -347,6 +349,7 @@ void set_blas_threads(int n) {
 }
 int blas_threads() { return g_blas_single_threaded ? openblas_get_num_threads() : 0; }
 const char* blas_name() { return openblas_get_config(); }
+const char* blas_core() { return openblas_get_corename(); }
 #endif
 
 }  // namespace aek

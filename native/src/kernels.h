@@ -37,10 +37,11 @@ bool adam(float* p, const float* g, float* m, float* v, size_t n, double lr, dou
 bool sgd(float* p, const float* g, float* buf, size_t n, double lr, double momentum, double dampening, bool nesterov,
          double weightDecay, bool first);
 
-// Threads for every kernel (1 or 2, see pool.h), and BLAS's own thread count (1: it runs
-// inside our split).
+// Threads for every kernel (see pool.h), BLAS's own thread count (1: it runs inside our
+// split), the BLAS build, and the core type (kernels) it picked at load.
 void set_blas_threads(int n);
 int blas_threads();
 const char* blas_name();
+const char* blas_core();
 
 }  // namespace aek

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -34,21 +35,21 @@ class Helper {
  public:
   Helper() : thread_([this] { loop(); }) {}
 
-  void run(const std::function<void()>& job, const std::function<void()>& mine) {
-    // One job at a time: callers on other threads (Node worker threads) queue here.
-    std::lock_guard<std::mutex> caller(callers_);
-    job_.store(&job, std::memory_order_relaxed);
+  // Hands the job over; the caller goes on with its own part, then calls wait().
+  void post(const std::function<void()>* job) {
+    job_.store(job, std::memory_order_relaxed);
     const uint64_t gen = posted_.load(std::memory_order_relaxed) + 1;
     posted_.store(gen, std::memory_order_release);
-    {
-      // Checked under the mutex the helper holds while it decides to sleep: with two bare
-      // atomics (post, then read "sleeping"; set "sleeping", then read the post) both threads
-      // can read the old value — a store-load reordering x86 allows — and the helper would
-      // sleep through the job while this thread waits for it forever.
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (sleeping_) wake_.notify_one();
-    }
-    mine();
+    // Checked under the mutex the helper holds while it decides to sleep: with two bare
+    // atomics (post, then read "sleeping"; set "sleeping", then read the post) both threads
+    // can read the old value — a store-load reordering x86 allows — and the helper would
+    // sleep through the job while this thread waits for it forever.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (sleeping_) wake_.notify_one();
+  }
+
+  void wait() {
+    const uint64_t gen = posted_.load(std::memory_order_relaxed);
     for (int i = 0; finished_.load(std::memory_order_acquire) != gen; i++) backoff(i);
   }
 
@@ -78,34 +79,57 @@ class Helper {
   std::atomic<const std::function<void()>*> job_{nullptr};
   std::atomic<uint64_t> posted_{0}, finished_{0};
   bool sleeping_ = false;  // guarded by mutex_
-  std::mutex mutex_, callers_;
+  std::mutex mutex_;
   std::condition_variable wake_;
   std::thread thread_;
 };
 
-std::atomic<int> g_threads{(int)std::min(2u, std::max(1u, std::thread::hardware_concurrency()))};
+int default_threads() { return (int)std::min<unsigned>(MAX_THREADS, std::max(1u, std::thread::hardware_concurrency())); }
 
-Helper& helper() {
-  // Created on first use and never destroyed: joining a thread from a static destructor while
-  // an addon unloads can deadlock, and the process is ending anyway.
-  static Helper* h = new Helper();
-  return *h;
-}
+std::atomic<int> g_threads{default_threads()};
+// One job at a time: callers on other threads (Node worker threads) queue here.
+std::mutex g_callers;
+// Helpers are created on first use and never destroyed: joining a thread from a static
+// destructor while an addon unloads can deadlock, and the process is ending anyway.
+std::vector<Helper*> g_helpers;  // guarded by g_callers
 
 }  // namespace
 
-void set_threads(int n) { g_threads = std::max(1, std::min(2, n)); }
+int set_threads(int n) {
+  g_threads = std::max(1, std::min(MAX_THREADS, n));
+  return g_threads;
+}
 int threads() { return g_threads; }
 
+size_t parts_for(size_t n, size_t grain, size_t align) {
+  const size_t t = (size_t)g_threads.load();
+  if (t < 2 || n < grain) return 1;
+  size_t parts = grain == 0 ? t : std::min(t, std::max<size_t>(1, 2 * n / grain));
+  if (align > 0) parts = std::min(parts, n / align);
+  return std::max<size_t>(1, parts);
+}
+
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn, size_t align) {
-  if (g_threads < 2 || n < grain || n < 2 * align) {
+  const size_t parts = parts_for(n, grain, align);
+  if (parts < 2) {
     fn(0, n);
     return;
   }
-  size_t mid = n / 2;
-  mid -= mid % align;
-  const std::function<void()> second = [&] { fn(mid, n); };
-  helper().run(second, [&] { fn(0, mid); });
+  if (align == 0) align = 1;
+  // Part p is [bound(p), bound(p+1)): equal in units of `align`, the remainder spread over the first parts.
+  const size_t units = n / align, base = units / parts, extra = units % parts;
+  const auto bound = [&](size_t p) { return p == parts ? n : (p * base + std::min(p, extra)) * align; };
+  std::lock_guard<std::mutex> caller(g_callers);
+  while (g_helpers.size() < parts - 1) g_helpers.push_back(new Helper());
+  std::vector<std::function<void()>> jobs;
+  jobs.reserve(parts - 1);
+  for (size_t p = 1; p < parts; p++) {
+    const size_t b = bound(p), e = bound(p + 1);
+    jobs.emplace_back([&fn, b, e] { fn(b, e); });
+  }
+  for (size_t p = 1; p < parts; p++) g_helpers[p - 1]->post(&jobs[p - 1]);
+  fn(0, bound(1));
+  for (size_t p = 1; p < parts; p++) g_helpers[p - 1]->wait();
 }
 
 }  // namespace aek

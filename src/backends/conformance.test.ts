@@ -36,10 +36,19 @@ async function optionalBackend(name: string, load: () => Backend | Promise<Backe
   }
 }
 
+// Native at the default thread count, on one thread, and on three: an odd count, so products
+// and elementwise ranges split into uneven parts that do not fall on halves.
 const BACKENDS: Candidate[] = [
   new JsBackend(),
   await optionalBackend('native', async () => new (await import('./native/index.js')).NativeBackend()),
+  await optionalBackend('native', async () => new (await import('./native/index.js')).NativeBackend({ threads: 1 })),
+  await optionalBackend('native', async () => new (await import('./native/index.js')).NativeBackend({ threads: 3 })),
 ];
+
+function backendLabel(b: Backend): string {
+  const t = (b as { threadCount?: number }).threadCount;
+  return t === undefined ? b.name : `${b.name}, ${t} thread${t === 1 ? '' : 's'}`;
+}
 
 const REL = 1e-5;
 
@@ -238,6 +247,7 @@ const MATMUL_SIZES: [number, number, number][] = [
   [31, 33, 63],
   [96, 784, 30], // MNIST's last partial batch
   [256, 784, 30], // MNIST-like
+  [37, 300, 129], // large enough to split, in parts of uneven size
 ];
 
 const TRANSPOSES: [boolean, boolean][] = [
@@ -263,7 +273,7 @@ for (const candidate of BACKENDS) {
   }
   const backend: Backend = candidate;
 
-  describe(backend.name, () => {
+  describe(backendLabel(backend), () => {
     describe('matmul', () => {
       for (const [m, k, n] of MATMUL_SIZES) {
         for (const [transA, transB] of TRANSPOSES) {

@@ -4,19 +4,27 @@
  *   standard   784→30→784
  *   denoising  784→500→784 with the notebook's dropout corruption (p = 0.5)
  *
- * Peers: each aekit backend; PyTorch running the notebook's loop (best of 1 and 2 threads)
- * when /usr/bin/python3 has torch; TF.js on its WASM backend. Each measurement runs in a
+ * Peers: each aekit backend; PyTorch running the notebook's loop when /usr/bin/python3 has
+ * torch, at its best: OpenBLAS's default kernels and each AVX2-or-better core type this CPU
+ * runs, at 1 and N threads (the fastest is compared against); TF.js on its WASM backend. Each measurement runs in a
  * process of its own so its peak resident memory is its own. Slow peers time a prefix of
  * an epoch and are extrapolated (marked so). Also measured: the BLAS's sgemm rate on the
  * products an epoch runs, and the time the arithmetic alone would take.
  *
  *   npm run bench [-- --json] [-- --epochs 3] [-- --only standard|denoising] [-- --skip js,pytorch,tfjs]
+ *                 [-- --threads 1,2,4]   native at each thread count, and a scaling table
+ *
+ * It starts by printing what `ae info` prints: the backend, BLAS kernels, threads and CPU.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { backendInfo, formatBackendInfo } from '../backends/info.js';
+import { candidateCoreTypes, coreTypeTier, cpuFeatures } from '../backends/native/coretype.js';
+import { checkThreads, defaultThreads } from '../backends/native/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -45,8 +53,10 @@ interface Row {
   raw?: unknown;
 }
 
-function runJson(cmd: string, args: string[], timeoutMs: number): { ok: true; value: Record<string, unknown> } | { ok: false; why: string } {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24 });
+function runJson(cmd: string, args: string[], timeoutMs: number, env: Record<string, string | undefined> = {}): { ok: true; value: Record<string, unknown> } | { ok: false; why: string } {
+  const e: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete e[k]; else e[k] = v;
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24, env: e });
   if (r.error) return { ok: false, why: r.error.message };
   if (r.status !== 0) return { ok: false, why: (r.stderr || `exit ${r.status}`).trim().split('\n').pop() ?? '' };
   const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -66,14 +76,24 @@ function main(): void {
       epochs: { type: 'string', default: '3' },
       only: { type: 'string' },
       skip: { type: 'string', default: '' },
+      threads: { type: 'string' },
     },
   });
+  const threadList = values.threads === undefined ? [defaultThreads().threads] : values.threads.split(',').map((t) => checkThreads('--threads', t));
+  const info = backendInfo('auto');
+  const nThreads = availableParallelism();
+  // PyTorch's OpenBLAS settings to try: its default, then each core type of the top tiers (AVX2 and up) this CPU runs.
+  const cpu = cpuFeatures();
+  const torchCoreTypes: (string | undefined)[] = [undefined, ...candidateCoreTypes(cpu).filter((c) => coreTypeTier(c, cpu.arch) >= 2)];
+  const torchThreads = [...new Set([1, nThreads])];
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
   const epochs = values.epochs ?? '3';
   const configs = CONFIGS.filter((c) => !values.only || c.name === values.only);
   const worker = join(ROOT, 'dist', 'bench', 'worker.js');
   const tfPeer = join(ROOT, 'dist', 'bench', 'tfjs-peer.js');
   const log = (s: string) => process.stderr.write(s + '\n');
+  for (const line of formatBackendInfo(info)) log(`bench: ${line}`);
+  const scaling: { config: string; threads: number; secondsPerEpoch: number | null }[] = [];
   const rows: Row[] = [];
   const bounds: Record<string, Record<string, unknown>> = {};
   const torchProbe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -85,15 +105,26 @@ function main(): void {
     const base = ['--hidden', String(c.hidden), '--noise', c.noise];
 
     // aekit backends
-    for (const backend of ['native', 'js']) {
+    const runs = [...threadList.map((t) => ({ backend: 'native', threads: t })), { backend: 'js', threads: 1 }];
+    for (const { backend, threads } of runs) {
       if (skip.has(backend)) continue;
       const slow = backend === 'js';
       const args = [worker, 'train', '--backend', backend, ...base, ...(slow ? ['--batches', String(c.slowBatches), '--epochs', '2'] : ['--epochs', epochs])];
-      log(`  aekit ${backend}…`);
-      const r = runJson(process.execPath, args, 30 * 60_000);
+      const label = backend === 'native' ? `aekit native, ${threads} thread${threads === 1 ? '' : 's'}` : `aekit ${backend}`;
+      log(`  ${label}…`);
+      const r = runJson(process.execPath, args, 30 * 60_000, { AEKIT_THREADS: String(threads) });
+      if (backend === 'native') scaling.push({ config: c.name, threads, secondsPerEpoch: r.ok ? num(r.value.secondsPerEpoch) : null });
       if (!r.ok) {
         rows.push({ config: c.name, peer: `aekit ${backend}`, secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: `failed: ${r.why}` });
         continue;
+      }
+      // With several thread counts, the table's row is the default count (or the fastest when it is not among them).
+      if (backend === 'native' && threadList.length > 1) {
+        const prev = rows.find((x) => x.config === c.name && x.peer === 'aekit native');
+        const isDefault = threads === defaultThreads().threads;
+        const faster = prev && (num(r.value.secondsPerEpoch) ?? Infinity) < (prev.secondsPerEpoch ?? Infinity);
+        if (prev && !isDefault && !(faster && !threadList.includes(defaultThreads().threads))) continue;
+        if (prev) rows.splice(rows.indexOf(prev), 1);
       }
       const v = r.value;
       if (v.backend !== backend) {
@@ -107,23 +138,26 @@ function main(): void {
         secondsPerEpoch: num(v.secondsPerEpoch),
         samplesPerSecond: num(v.samplesPerSecond),
         peakRssMB: num(v.peakRssMB),
-        note: from ? `extrapolated from ${from} batches` : `best of ${epochs} epochs`,
+        note: from ? `extrapolated from ${from} batches` : `${String((v.blas as { threads?: number } | undefined)?.threads ?? '?')} threads, ${String((v.blas as { coretype?: string } | undefined)?.coretype ?? '?')} kernels; best of ${epochs} epochs`,
         raw: v,
       });
     }
 
-    // PyTorch, the notebook's loop, with 1 and 2 threads
+    // PyTorch, the notebook's loop, at its best: each OpenBLAS setting at 1 and N threads
     if (!skip.has('pytorch')) {
       if (!haveTorch) {
         rows.push({ config: c.name, peer: 'PyTorch', secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: `skipped: ${PYTHON} cannot import torch` });
       } else {
         const runs: Record<string, unknown>[] = [];
-        for (const threads of [1, 2]) {
-          log(`  PyTorch, ${threads} thread(s)…`);
-          const dropout = c.noise === 'none' ? '0' : c.noise.split(':')[1]!;
-          const r = runJson(PYTHON, [join(ROOT, 'python', 'aekit_torch.py'), 'bench', '--hidden', String(c.hidden), '--dropout', dropout, '--epochs', epochs, '--threads', String(threads)], 30 * 60_000);
-          if (r.ok) runs.push(r.value);
-          else log(`  PyTorch ${threads} thread(s) failed: ${r.why}`);
+        const dropout = c.noise === 'none' ? '0' : c.noise.split(':')[1]!;
+        for (const coreType of torchCoreTypes) {
+          for (const threads of torchThreads) {
+            const kernels = coreType ?? 'default kernels';
+            log(`  PyTorch, ${kernels}, ${threads} thread(s)…`);
+            const r = runJson(PYTHON, [join(ROOT, 'python', 'aekit_torch.py'), 'bench', '--hidden', String(c.hidden), '--dropout', dropout, '--epochs', epochs, '--threads', String(threads)], 30 * 60_000, { OPENBLAS_CORETYPE: coreType });
+            if (r.ok) runs.push({ ...r.value, kernels });
+            else log(`  PyTorch ${kernels}, ${threads} thread(s) failed: ${r.why}`);
+          }
         }
         const best = runs.reduce<Record<string, unknown> | null>((b, v) => (b === null || (num(v.secondsPerEpoch) ?? Infinity) < (num(b.secondsPerEpoch) ?? Infinity) ? v : b), null);
         rows.push(
@@ -134,7 +168,7 @@ function main(): void {
                 secondsPerEpoch: num(best.secondsPerEpoch),
                 samplesPerSecond: num(best.samplesPerSecond),
                 peakRssMB: num(best.peakRssMB),
-                note: `best of 1 and 2 threads (${runs.map((v) => `${String(v.threads)}t ${(num(v.secondsPerEpoch) ?? NaN).toFixed(2)} s`).join(', ')}); best of ${epochs} epochs`,
+                note: `best of ${runs.length} settings: ${String(best.kernels)}, ${String(best.threads)} thread(s) (${runs.map((v) => `${String(v.kernels).replace(' kernels', '')} ${String(v.threads)}t ${(num(v.secondsPerEpoch) ?? NaN).toFixed(2)} s`).join(', ')}); best of ${epochs} epochs`,
                 raw: runs,
               }
             : { config: c.name, peer: 'PyTorch', secondsPerEpoch: null, samplesPerSecond: null, peakRssMB: null, note: 'failed' },
@@ -180,11 +214,13 @@ function main(): void {
   });
 
   if (values.json) {
-    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), node: process.version, rows: table, bounds }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ date: new Date().toISOString(), node: process.version, info, rows: table, scaling, bounds }, null, 2) + '\n');
     return;
   }
   const f = (v: number | null, d: number) => (v === null ? '—' : v.toFixed(d));
   const lines = [
+    ...formatBackendInfo(info).map((l) => `${l}  `),
+    '',
     '| model | peer | s / epoch | samples / s | × PyTorch time | peak RSS (MB) | note |',
     '|---|---|---:|---:|---:|---:|---|',
     ...table.map((r) => `| ${r.config} | ${r.peer} | ${f(r.secondsPerEpoch, 2)} | ${r.samplesPerSecond === null ? '—' : Math.round(r.samplesPerSecond)} | ${f(r.ratioToPyTorch, 2)} | ${f(r.peakRssMB, 0)} | ${r.note} |`),
@@ -195,10 +231,17 @@ function main(): void {
     lines.push(
       '',
       `${name}: ${f(num(b.epochGflop), 1)} GFLOP of sgemm per epoch; ${String((b.blas as { blas?: string })?.blas ?? '')}, ` +
-        `${String((b.blas as { threads?: number })?.threads ?? '?')} threads (BLAS itself ${String((b.blas as { blasThreads?: number })?.blasThreads ?? '?')} per half-product): ` +
+        `${String((b.blas as { threads?: number })?.threads ?? '?')} threads (BLAS itself ${String((b.blas as { blasThreads?: number })?.blasThreads ?? '?')} per part), ${String((b.blas as { coretype?: string })?.coretype ?? '?')} kernels: ` +
         `${f(num(b.gflopsTrainingShapes), 0)} GFLOP/s on the epoch's own products (${f(num(b.gflopsSquare2048), 0)} GFLOP/s on 2048² squares); ` +
         `arithmetic alone ${f(arith, 2)} s (${f(num(b.arithmeticSecondsAtSquareRate), 2)} s at the square rate); native epoch = ${native !== null && arith !== null ? (native / arith).toFixed(2) : '—'} × arithmetic alone.`,
     );
+  }
+  if (threadList.length > 1) {
+    lines.push('', '| model | threads | s / epoch | speed-up over 1 thread |', '|---|---:|---:|---:|');
+    for (const r of scaling) {
+      const one = scaling.find((x) => x.config === r.config && x.threads === 1)?.secondsPerEpoch ?? null;
+      lines.push(`| ${r.config} | ${r.threads} | ${f(r.secondsPerEpoch, 3)} | ${one !== null && r.secondsPerEpoch !== null ? (one / r.secondsPerEpoch).toFixed(2) : '—'} |`);
+    }
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -6,11 +6,9 @@ import { loadModel, type LoadedModel } from '../io/model-file.js';
 import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 
-/** Resolves --backend, printing auto's fallback notice on stderr. */
+/** Resolves --backend (auto's fallback to js is announced by main's warning before the command runs). */
 export function backendFrom(choice: string): Backend {
-  const { backend, notice } = resolveBackend(choice);
-  if (notice) process.stderr.write(`ae: ${notice}\n`);
-  return backend;
+  return resolveBackend(choice).backend;
 }
 
 export function loadModelFlag(path: string, backendChoice: string): LoadedModel {

@@ -14,6 +14,27 @@ import { registerSuperResolution } from './superres.js';
 import { errorLine, exitCodeFor } from './exit.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
+import { registerInfo } from './info.js';
+import { BACKEND_CHOICES } from '../backends/index.js';
+import { FIX_COMMAND, JS_SLOWDOWN } from '../backends/info.js';
+import { addonStatus, checkThreads, setDefaultThreads } from '../backends/native/index.js';
+
+/**
+ * Before every command: applies --threads, and when the native backend may be used but its
+ * addon does not load, warns first (the backend in use, the slowdown, the fix), so a slow run
+ * is never a mystery.
+ */
+function beforeCommand(cmd: Command): void {
+  const o = cmd.opts() as { backend?: unknown; threads?: unknown };
+  if (o.threads !== undefined) setDefaultThreads(checkThreads('--threads', o.threads));
+  const choice = typeof o.backend === 'string' && (BACKEND_CHOICES as readonly string[]).includes(o.backend) ? o.backend : 'auto';
+  const effective = choice === 'auto' ? process.env.AEKIT_BACKEND || 'auto' : choice;
+  if (effective !== 'auto') return; // js was asked for; native, if missing, fails with its own message
+  const status = addonStatus();
+  if (!status.ok) {
+    process.stderr.write(`ae: warning: the native backend is not available, so this runs on the js backend, ${JS_SLOWDOWN} slower; fix: ${FIX_COMMAND}\n`);
+  }
+}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -41,7 +62,14 @@ export function buildProgram(): Command {
   registerEnergyInpaint(program);
   registerSuperResolution(program);
   registerManifold(program);
-  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: () => {} });
+  registerInfo(program);
+  for (const c of program.commands) {
+    c.exitOverride().configureOutput({ outputError: () => {} });
+    if (c.options.some((opt) => opt.long === '--backend')) {
+      c.option('--threads <n>', 'threads for the native backend (default: AEKIT_THREADS, else every core this process may use)');
+    }
+    c.hook('preAction', (_parent, action) => beforeCommand(action));
+  }
   return program;
 }
 
