@@ -68,6 +68,33 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// matmulBiasActivation(A, transA, B, transB, C, m, n, k, bias, act)
+Napi::Value MatmulBiasActivation(const Napi::CallbackInfo& info) {
+  Span A, B, C, bias;
+  int64_t m, n, k, act;
+  if (!floats(info, 0, "a", A) || !floats(info, 2, "b", B) || !floats(info, 4, "out", C) || !integer(info, 5, "m", m) ||
+      !integer(info, 6, "n", n) || !integer(info, 7, "k", k) || !floats(info, 8, "bias", bias) || !integer(info, 9, "act", act))
+    return info.Env().Undefined();
+  const Napi::Env env = info.Env();
+  if (!fits(env, "a", A, m * k) || !fits(env, "b", B, k * n) || !fits(env, "out", C, m * n) || !fits(env, "bias", bias, n))
+    return env.Undefined();
+  aek::gemm_bias_activation(boolean(info, 1), boolean(info, 3), (int)m, (int)n, (int)k, A.data, B.data, C.data, bias.data, (int)act);
+  return env.Undefined();
+}
+
+// activationBackwardSumRows(grad, y, rows, cols, act, out, accumulate)
+Napi::Value ActivationBackwardSumRows(const Napi::CallbackInfo& info) {
+  Span grad, y, out;
+  int64_t rows, cols, act;
+  if (!floats(info, 0, "grad", grad) || !floats(info, 1, "y", y) || !integer(info, 2, "rows", rows) ||
+      !integer(info, 3, "cols", cols) || !integer(info, 4, "act", act) || !floats(info, 5, "out", out))
+    return info.Env().Undefined();
+  const Napi::Env env = info.Env();
+  if (!fits(env, "grad", grad, rows * cols) || !fits(env, "y", y, rows * cols) || !fits(env, "out", out, cols)) return env.Undefined();
+  aek::activation_backward_sum_rows(grad.data, y.data, (int)rows, (int)cols, (int)act, out.data, boolean(info, 6));
+  return env.Undefined();
+}
+
 // biasActivation(out, rows, cols, bias, act)
 Napi::Value BiasActivation(const Napi::CallbackInfo& info) {
   Span out, bias;
@@ -115,6 +142,40 @@ Napi::Value Loss(const Napi::CallbackInfo& info) {
   if (grad.data && !fits(info.Env(), "grad", grad, n)) return info.Env().Undefined();
   const double sum = aek::loss((int)kind, y.data, t.data, (size_t)n, grad.data, number(info, 5), boolean(info, 6));
   return Napi::Number::New(info.Env(), sum);
+}
+
+// mseBackward(yhat, target, rows, cols, grad, scale, act, biasGrad, accumulate) -> Σ (ŷ − x)²
+Napi::Value MseBackward(const Napi::CallbackInfo& info) {
+  Span y, t, grad, bias;
+  int64_t rows, cols, act;
+  if (!floats(info, 0, "yhat", y) || !floats(info, 1, "target", t) || !integer(info, 2, "rows", rows) ||
+      !integer(info, 3, "cols", cols) || !floats(info, 4, "grad", grad) || !integer(info, 6, "act", act) ||
+      !floats(info, 7, "biasGrad", bias))
+    return info.Env().Undefined();
+  const Napi::Env env = info.Env();
+  if (!fits(env, "yhat", y, rows * cols) || !fits(env, "target", t, rows * cols) || !fits(env, "grad", grad, rows * cols) ||
+      !fits(env, "biasGrad", bias, cols))
+    return env.Undefined();
+  const double sum = aek::mse_backward(y.data, t.data, (int)rows, (int)cols, grad.data, number(info, 5), (int)act, bias.data,
+                                       boolean(info, 8));
+  return Napi::Number::New(env, sum);
+}
+
+// denseMseBackward(a, b, transB, m, n, k, bias, act, target, grad, scale, biasGrad, accumulate) -> Σ (ŷ − x)²
+Napi::Value DenseMseBackward(const Napi::CallbackInfo& info) {
+  Span A, B, bias, t, grad, bg;
+  int64_t m, n, k, act;
+  if (!floats(info, 0, "a", A) || !floats(info, 1, "b", B) || !integer(info, 3, "m", m) || !integer(info, 4, "n", n) ||
+      !integer(info, 5, "k", k) || !floats(info, 6, "bias", bias) || !integer(info, 7, "act", act) ||
+      !floats(info, 8, "target", t) || !floats(info, 9, "grad", grad) || !floats(info, 11, "biasGrad", bg))
+    return info.Env().Undefined();
+  const Napi::Env env = info.Env();
+  if (!fits(env, "a", A, m * k) || !fits(env, "b", B, k * n) || !fits(env, "bias", bias, n) || !fits(env, "target", t, m * n) ||
+      !fits(env, "grad", grad, m * n) || !fits(env, "biasGrad", bg, n))
+    return env.Undefined();
+  const double sum = aek::dense_mse_backward(boolean(info, 2), (int)m, (int)n, (int)k, A.data, B.data, bias.data, (int)act,
+                                             t.data, grad.data, number(info, 10), bg.data, boolean(info, 12));
+  return Napi::Number::New(env, sum);
 }
 
 // gatherRows(src, cols, indices, start, count, out)
@@ -203,6 +264,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("biasActivation", Napi::Function::New(env, BiasActivation));
+  exports.Set("matmulBiasActivation", Napi::Function::New(env, MatmulBiasActivation));
+  exports.Set("denseMseBackward", Napi::Function::New(env, DenseMseBackward));
+  exports.Set("mseBackward", Napi::Function::New(env, MseBackward));
+  exports.Set("activationBackwardSumRows", Napi::Function::New(env, ActivationBackwardSumRows));
   exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("loss", Napi::Function::New(env, Loss));

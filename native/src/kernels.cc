@@ -42,31 +42,53 @@ namespace aek {
 // Below this many elements a kernel runs on one thread: a second thread costs more than it saves.
 static constexpr size_t GRAIN = 1 << 15;
 
-void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta) {
+static void bias_activation_rows(float* __restrict out, size_t r0, size_t r1, int cols, const float* __restrict bias,
+                                 int act);
+static void bias_activation_block(float* out, int m0, int m1, int n0, int n1, int n, const float* bias, int act);
+
+static void gemm_epilogue(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta,
+                          const float* bias, int act) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     // BLAS leaves C·beta; make the k = 0 case explicit for every implementation.
     for (size_t i = 0; i < (size_t)m * n; i++) C[i] = beta == 0.0f ? 0.0f : C[i];
+    if (bias) bias_activation_rows(C, 0, (size_t)m, n, bias, act);
     return;
   }
   const int lda = transA ? m : k;
   const int ldb = transB ? k : n;
-  const auto part = [=](int m0, int m1, int n0, int n1) {
+  const auto part = [=](int m0, int m1, int n0, int n1, bool epilogue) {
     // The block C[m0:m1, n0:n1] needs rows m0..m1 of op(A) and columns n0..n1 of op(B).
     const float* a = transA ? A + m0 : A + (size_t)m0 * k;
     const float* b = transB ? B + (size_t)n0 * k : B + n0;
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m1 - m0, n1 - n0,
                 k, 1.0f, a, lda, b, ldb, beta, C + (size_t)m0 * n + n0, n);
+    if (epilogue && bias) {
+      if (n0 == 0 && n1 == n) bias_activation_rows(C, (size_t)m0, (size_t)m1, n, bias, act);
+      else bias_activation_block(C, m0, m1, n0, n1, n, bias, act);
+    }
   };
   // Each thread multiplies one block of C, split along its longer side; a product too small
   // to be worth a second thread runs whole.
   const size_t never = (size_t)-1;
   const bool split = (size_t)m * n * k >= ((size_t)1 << 20);
   if (m >= n) {
-    parallel_for((size_t)m, split ? 0 : never, [&](size_t r0, size_t r1) { part((int)r0, (int)r1, 0, n); }, 8);
+    // Split by rows: each thread's block is whole rows, so the epilogue runs on it while it is in cache.
+    parallel_for((size_t)m, split ? 0 : never, [&](size_t r0, size_t r1) { part((int)r0, (int)r1, 0, n, true); }, 8);
   } else {
-    parallel_for((size_t)n, split ? 0 : never, [&](size_t c0, size_t c1) { part(0, m, (int)c0, (int)c1); }, 16);
+    // Split by columns, the epilogue runs after, split by rows: on a block a few columns wide
+    // (784 -> 30) it would run mostly in its scalar tail.
+    parallel_for((size_t)n, split ? 0 : never, [&](size_t c0, size_t c1) { part(0, m, (int)c0, (int)c1, true); }, 16);
   }
+}
+
+void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta) {
+  gemm_epilogue(transA, transB, m, n, k, A, B, C, beta, nullptr, 0);
+}
+
+void gemm_bias_activation(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C,
+                          const float* bias, int act) {
+  gemm_epilogue(transA, transB, m, n, k, A, B, C, 0.0f, bias, act);
 }
 
 // Each elementwise kernel is a range function over restrict pointers, so its loops vectorise;
@@ -74,24 +96,60 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const f
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// tanh as a rational function, p(x)/q(x) with p odd of degree 13 and q even of degree 6, on
+// x clamped to ±7.9053 (where tanh rounds to ±1 in float); the coefficients are Eigen's
+// (generic_fast_tanh_float). Checked here over every float against tanh in double: within
+// 5 ulp, relative error below 3e-7; |x| < 4e-4 returns x (exact there in float); NaN stays
+// NaN, ±inf gives ±1. Inline arithmetic vectorises on any x86 or ARM, unlike a call to libm:
+// glibc's tanhf has no vector form before 2.35, and its vector form leaves the scalar tail of
+// a short row (a 30-unit code) to the scalar tanhf.
+static inline float tanh_fast(float a) {
+  const float c = 7.90531110763549805f;
+  const float x = std::min(std::max(a, -c), c);  // this order keeps NaN
+  const float x2 = x * x;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = x * p;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  const float r = std::min(std::max(p / q, -1.0f), 1.0f);
+  return std::fabs(a) < 0.0004f ? a : r;
+}
+
 static void bias_activation_rows(float* __restrict out, size_t r0, size_t r1, int cols, const float* __restrict bias,
                                  int act) {
+  // The bias row by row, then the activation over the rows as one flat range, so a short row
+  // (30 columns) is not left to a scalar tail each time.
   for (size_t i = r0; i < r1; i++) {
     float* __restrict row = out + i * cols;
-    switch (act) {
-      case ACT_TANH:
-        AEK_SIMD for (int j = 0; j < cols; j++) row[j] = tanhf(row[j] + bias[j]);
-        break;
-      case ACT_SIGMOID:
-        AEK_SIMD for (int j = 0; j < cols; j++) row[j] = sigmoidf(row[j] + bias[j]);
-        break;
-      case ACT_RELU:
-        for (int j = 0; j < cols; j++) row[j] = std::max(row[j] + bias[j], 0.0f);
-        break;
-      default:
-        for (int j = 0; j < cols; j++) row[j] = row[j] + bias[j];
-    }
+    for (int j = 0; j < cols; j++) row[j] += bias[j];
   }
+  float* __restrict v = out + r0 * cols;
+  const size_t n = (r1 - r0) * (size_t)cols;
+  switch (act) {
+    case ACT_TANH:
+      AEK_SIMD for (size_t i = 0; i < n; i++) v[i] = tanh_fast(v[i]);
+      break;
+    case ACT_SIGMOID:
+      AEK_SIMD for (size_t i = 0; i < n; i++) v[i] = sigmoidf(v[i]);
+      break;
+    case ACT_RELU:
+      for (size_t i = 0; i < n; i++) v[i] = std::max(v[i], 0.0f);
+      break;
+    default:
+      break;
+  }
+}
+
+static void bias_activation_block(float* out, int m0, int m1, int n0, int n1, int n, const float* bias, int act) {
+  for (int i = m0; i < m1; i++) bias_activation_rows(out + (size_t)i * n + n0, 0, 1, n1 - n0, bias + n0, act);
 }
 
 void bias_activation(float* out, int rows, int cols, const float* bias, int act) {
@@ -133,6 +191,162 @@ void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate) {
   // Each thread sums its own columns, all rows: no shared partial sums, the same result on any thread count.
   const size_t grainCols = rows > 0 ? (GRAIN + rows - 1) / rows : GRAIN;
   parallel_for((size_t)cols, grainCols, [=](size_t j0, size_t j1) { sum_rows_cols(m, rows, cols, j0, j1, out, accumulate); });
+}
+
+static void activation_backward_sum_cols(float* __restrict g, const float* __restrict y, int rows, int cols, size_t j0,
+                                         size_t j1, int act, float* __restrict out, bool accumulate) {
+  std::vector<double> acc(j1 - j0, 0.0);
+  const size_t w = j1 - j0;
+  for (int i = 0; i < rows; i++) {
+    float* __restrict gr = g + (size_t)i * cols + j0;
+    const float* __restrict yr = y + (size_t)i * cols + j0;
+    activation_backward_range(gr, yr, 0, w, act);
+    for (size_t j = 0; j < w; j++) acc[j] += gr[j];
+  }
+  for (size_t j = j0; j < j1; j++) out[j] = (float)((accumulate ? (double)out[j] : 0.0) + acc[j - j0]);
+}
+
+void activation_backward_sum_rows(float* grad, const float* y, int rows, int cols, int act, float* out, bool accumulate) {
+  // As activation_backward then sum_rows, in one pass: each thread takes its own columns, all rows.
+  const size_t grainCols = rows > 0 ? (GRAIN + rows - 1) / rows : GRAIN;
+  parallel_for((size_t)cols, grainCols, [=](size_t j0, size_t j1) {
+    activation_backward_sum_cols(grad, y, rows, cols, j0, j1, act, out, accumulate);
+  });
+}
+
+// The output layer's backward pass for MSE in one sweep: the loss, its gradient through the
+// activation, and the gradient's column sums for the bias. Rows go in fixed blocks of 16 and
+// columns in fixed chunks of 16; each (block, column) sum and each (block, chunk) loss is kept
+// in float, then all are added in order in double. Thread splits fall on multiples of 16, so
+// no two threads share a sum, and the result is the same on any number of threads.
+static constexpr int LB = 16;
+
+static inline float activate(int act, float z) {
+  switch (act) {
+    case ACT_TANH: return tanh_fast(z);
+    case ACT_SIGMOID: return sigmoidf(z);
+    case ACT_RELU: return std::max(z, 0.0f);
+    default: return z;
+  }
+}
+
+// Rows [r0, r1) of one row block, columns [c0, c1) (c0 a multiple of 16), row stride n. Fused:
+// `in` holds the product op(A)·op(B), ŷ = act(in + bias) is formed here and the gradient
+// overwrites `in` (ŷ is not kept). Unfused: `in` is ŷ and the gradient goes to `out`.
+template <int act, bool fused>
+static void mse_backward_rows(const float* in, float* out, const float* __restrict t, const float* __restrict bias, int r0,
+                              int r1, int c0, int c1, int n, float s2, float* __restrict colPart, float* __restrict lossPart) {
+  for (int i = r0; i < r1; i++) {
+    const float* zr = in + (size_t)i * n;
+    float* gr = out + (size_t)i * n;
+    const float* __restrict tr = t + (size_t)i * n;
+    for (int j0 = c0; j0 < c1; j0 += LB) {
+      const int j1 = std::min(j0 + LB, c1);
+      float part = 0.0f;
+      AEK_SIMD_REDUCE(part) for (int j = j0; j < j1; j++) {
+        const float y = fused ? activate(act, zr[j] + bias[j]) : zr[j];
+        const float d = y - tr[j];
+        part += d * d;
+        // s·2·d as loss computes it, then the derivative written through the output, as
+        // activation_backward does.
+        float g = s2 * d;
+        if (act == ACT_TANH) g *= 1.0f - y * y;
+        else if (act == ACT_SIGMOID) g *= y * (1.0f - y);
+        else if (act == ACT_RELU) g = y > 0.0f ? g : 0.0f;
+        gr[j] = g;
+        colPart[j] += g;
+      }
+      lossPart[j0 / LB] += part;
+    }
+  }
+}
+
+template <bool fused>
+static void mse_backward_block(int act, const float* in, float* out, const float* t, const float* bias, int r0, int r1, int c0,
+                               int c1, int n, float s2, float* colPart, float* lossPart) {
+  switch (act) {
+    case ACT_TANH: mse_backward_rows<ACT_TANH, fused>(in, out, t, bias, r0, r1, c0, c1, n, s2, colPart, lossPart); break;
+    case ACT_SIGMOID: mse_backward_rows<ACT_SIGMOID, fused>(in, out, t, bias, r0, r1, c0, c1, n, s2, colPart, lossPart); break;
+    case ACT_RELU: mse_backward_rows<ACT_RELU, fused>(in, out, t, bias, r0, r1, c0, c1, n, s2, colPart, lossPart); break;
+    default: mse_backward_rows<ACT_LINEAR, fused>(in, out, t, bias, r0, r1, c0, c1, n, s2, colPart, lossPart);
+  }
+}
+
+namespace {
+// The per-(block, column) and per-(block, chunk) float sums, and their reduction in order.
+struct MseParts {
+  int rows, cols, blocks, chunks;
+  std::vector<float> col, loss;
+  MseParts(int r, int c)
+      : rows(r), cols(c), blocks((r + LB - 1) / LB), chunks((c + LB - 1) / LB), col((size_t)blocks * c, 0.0f),
+        loss((size_t)blocks * chunks, 0.0f) {}
+  float* colOf(int i) { return col.data() + (size_t)(i / LB) * cols; }
+  float* lossOf(int i) { return loss.data() + (size_t)(i / LB) * chunks; }
+  double finish(float* biasGrad, bool accumulate) {
+    const size_t grainCols = std::max<size_t>(1, GRAIN / std::max(blocks, 1));
+    parallel_for((size_t)cols, grainCols, [&](size_t j0, size_t j1) {
+      for (size_t j = j0; j < j1; j++) {
+        double acc = accumulate ? (double)biasGrad[j] : 0.0;
+        for (int b = 0; b < blocks; b++) acc += col[(size_t)b * cols + j];
+        biasGrad[j] = (float)acc;
+      }
+    });
+    double sum = 0.0;
+    for (float p : loss) sum += p;
+    return sum;
+  }
+};
+}  // namespace
+
+// Runs `rows_fn(r0, r1)` for each row block's share of [m0, m1).
+template <typename F>
+static void for_row_blocks(int m0, int m1, F rows_fn) {
+  for (int r = m0; r < m1;) {
+    const int e = std::min(m1, (r / LB + 1) * LB);
+    rows_fn(r, e);
+    r = e;
+  }
+}
+
+double mse_backward(const float* y, const float* t, int rows, int cols, float* grad, double scale, int act, float* biasGrad,
+                    bool accumulate) {
+  MseParts parts(rows, cols);
+  const float s2 = (float)scale * 2.0f;
+  const size_t grainRows = std::max<size_t>(LB, GRAIN / std::max(cols, 1));
+  parallel_for((size_t)rows, grainRows, [&](size_t m0, size_t m1) {
+    for_row_blocks((int)m0, (int)m1, [&](int r0, int r1) {
+      mse_backward_block<false>(act, y, grad, t, nullptr, r0, r1, 0, cols, cols, s2, parts.colOf(r0), parts.lossOf(r0));
+    });
+  }, LB);
+  return parts.finish(biasGrad, accumulate);
+}
+
+double dense_mse_backward(bool transB, int m, int n, int k, const float* A, const float* B, const float* bias, int act,
+                          const float* t, float* grad, double scale, float* biasGrad, bool accumulate) {
+  MseParts parts(m, n);
+  const float s2 = (float)scale * 2.0f;
+  const int lda = k;
+  const int ldb = transB ? k : n;
+  const auto part = [&](int m0, int m1, int n0, int n1) {
+    if (k > 0) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m1 - m0, n1 - n0, k, 1.0f,
+                  A + (size_t)m0 * k, lda, transB ? B + (size_t)n0 * k : B + n0, ldb, 0.0f, grad + (size_t)m0 * n + n0, n);
+    } else {
+      for (int i = m0; i < m1; i++) std::fill(grad + (size_t)i * n + n0, grad + (size_t)i * n + n1, 0.0f);
+    }
+    for_row_blocks(m0, m1, [&](int r0, int r1) {
+      mse_backward_block<true>(act, grad, grad, t, bias, r0, r1, n0, n1, n, s2, parts.colOf(r0), parts.lossOf(r0));
+    });
+  };
+  // Split as gemm splits, on multiples of 16 so the sums above stay with one thread each.
+  const size_t never = (size_t)-1;
+  const bool split = (size_t)m * n * std::max(k, 1) >= ((size_t)1 << 20);
+  if (m >= n) {
+    parallel_for((size_t)m, split ? 0 : never, [&](size_t r0, size_t r1) { part((int)r0, (int)r1, 0, n); }, LB);
+  } else {
+    parallel_for((size_t)n, split ? 0 : never, [&](size_t c0, size_t c1) { part(0, m, (int)c0, (int)c1); }, LB);
+  }
+  return parts.finish(biasGrad, accumulate);
 }
 
 // MSE in blocks of 512: each block summed in float, 8 lanes wide, the block sums then added
@@ -299,7 +513,8 @@ bool adam(float* p, const float* g, float* m, float* v, size_t n, double lr, dou
   const float stepSize = (float)(lr / (1.0 - std::pow(beta1, step)));
   const float invBc2Sqrt = (float)(1.0 / std::sqrt(1.0 - std::pow(beta2, step)));
   std::atomic<bool> ok{true};
-  parallel_for(n, GRAIN, [&](size_t i0, size_t i1) {
+  // A dozen flops, a square root and a division per element: worth a second thread sooner.
+  parallel_for(n, GRAIN / 8, [&](size_t i0, size_t i1) {
     if (!adam_range(p, g, m, v, i0, i1, b1, b2, c1, c2, wd, e, stepSize, invBc2Sqrt)) ok = false;
   });
   return ok;
@@ -324,7 +539,7 @@ bool sgd(float* p, const float* g, float* buf, size_t n, double lr, double momen
          double weightDecay, bool first) {
   const float mu = (float)momentum, keep = (float)(1.0 - dampening), wd = (float)weightDecay, l = (float)lr;
   std::atomic<bool> ok{true};
-  parallel_for(n, GRAIN, [&](size_t i0, size_t i1) {
+  parallel_for(n, GRAIN / 4, [&](size_t i0, size_t i1) {
     if (!sgd_range(p, g, buf, i0, i1, mu, keep, nesterov, wd, l, first)) ok = false;
   });
   return ok;

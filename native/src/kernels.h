@@ -12,11 +12,31 @@ enum Loss { LOSS_MSE = 0, LOSS_BCE = 1 };
 // C[m,n] = op(A)·op(B) + beta·C, row-major; A is [m,k] (or [k,m] when transA), B is [k,n] (or [n,k]).
 void gemm(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta);
 
+// C = act(op(A)·op(B) + bias): gemm with beta 0, then bias_activation on each thread's block
+// while it is in that thread's cache.
+void gemm_bias_activation(bool transA, bool transB, int m, int n, int k, const float* A, const float* B, float* C,
+                          const float* bias, int act);
+
 // out[i,j] = act(out[i,j] + bias[j])
 void bias_activation(float* out, int rows, int cols, const float* bias, int act);
 
 // grad[i] *= act'(y[i]), the derivative written through the activation's output.
 void activation_backward(float* grad, const float* y, size_t n, int act);
+
+// grad *= act'(y), then out[j] = Σ_i grad[i,j] (+ out[j] when accumulate), in one pass.
+void activation_backward_sum_rows(float* grad, const float* y, int rows, int cols, int act, float* out, bool accumulate);
+
+// The output layer's backward for MSE: grad = scale·2(y − t)·act'(y), biasGrad[j] = Σ_i grad[i,j]
+// (+ biasGrad[j] when accumulate); returns Σ (y − t)². Equal to loss, activation_backward and
+// sum_rows in turn, up to the order of the float sums.
+double mse_backward(const float* y, const float* t, int rows, int cols, float* grad, double scale, int act, float* biasGrad,
+                    bool accumulate);
+
+// The output layer whole, forward and backward, for MSE: ŷ = act(A·op(B) + bias) with A [m,k],
+// then as mse_backward with ŷ never stored: grad = scale·2(ŷ − t)·act'(ŷ) [m,n], biasGrad = Σ_i
+// grad (+ biasGrad when accumulate); returns Σ (ŷ − t)².
+double dense_mse_backward(bool transB, int m, int n, int k, const float* A, const float* B, const float* bias, int act,
+                          const float* t, float* grad, double scale, float* biasGrad, bool accumulate);
 
 // out[j] = Σ_i m[i,j] (+ out[j] when accumulate)
 void sum_rows(const float* m, int rows, int cols, float* out, bool accumulate);

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACTIVATIONS, type ActivationName, type AdamStep, type Backend, type SgdStep } from '../core/backend.js';
-import type { Matrix } from '../core/matrix.js';
+import { matrix, type Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { ACTIVATION_TABLE } from '../nn/activations.js';
 import { JsBackend } from './js/index.js';
@@ -400,6 +400,159 @@ for (const candidate of BACKENDS) {
             assert.deepEqual(copy(bias), biasBefore, 'bias was modified');
             mem.assertGuardsIntact();
           });
+        }
+      }
+    });
+
+    describe('matmulBiasActivation (optional fusion)', { skip: backend.matmulBiasActivation ? false : `${backend.name} has no fused forward; callers use matmul then biasActivation` }, () => {
+      // The sizes of a dense layer's forward (batch × in → out), split by rows and by columns.
+      for (const [m, k, n] of [[1, 1, 1], [3, 0, 4], [7, 13, 5], [256, 784, 30], [256, 30, 784], [37, 300, 129]] as const) {
+        for (const act of ACTIVATIONS) {
+          for (const transB of [true, false]) {
+            test(`${m}x${k}x${n} ${label(false, transB)} ${act}`, () => {
+              const rng = new Rng(m * 7919 + k * 31 + n + (transB ? 1 : 0));
+              const mem = new Memory();
+              const { a, b } = matmulOperands(mem, m, k, n, false, transB, () => rng.uniform(-1, 1));
+              const bias = mem.f32(n, () => rng.uniform(-1, 1));
+              const out = mem.matrix(m, n, () => NaN);
+              const z = refMatmul(a, false, b, transB, out.data, 0);
+              const f = ACTIVATION_TABLE[act].f;
+              const ref = Float64Array.from(z.value, (v, i) => f(v + bias[i % n]!));
+              // The product's rounding (REL · Σ|terms|) passes through f, whose slope is at most 1.
+              const mag = Float64Array.from(z.mag, (v, i) => v + Math.abs(bias[i % n]!) + Math.abs(ref[i]!));
+              backend.matmulBiasActivation!(a, false, b, transB, out, bias, act);
+              assertClose('out', out.data, ref, mag);
+              mem.assertGuardsIntact();
+            });
+          }
+        }
+      }
+    });
+
+    describe('activationBackwardSumRows (optional fusion)', { skip: backend.activationBackwardSumRows ? false : `${backend.name} has no fused backward; callers use activationBackward then sumRows` }, () => {
+      for (const [rows, cols] of [[1, 1], [5, 9], [256, 30], [256, 784], [300, 777]] as const) {
+        for (const act of ACTIVATIONS) {
+          for (const accumulate of [false, true]) {
+            test(`${act} ${rows}x${cols} accumulate ${accumulate}`, () => {
+              const rng = new Rng(rows * 131 + cols + (accumulate ? 7 : 0));
+              const mem = new Memory();
+              const y = mem.matrix(rows, cols, () => ACTIVATION_TABLE[act].f(mixed(rng)));
+              const grad = mem.matrix(rows, cols, () => mixed(rng));
+              const out = mem.f32(cols, () => rng.uniform(-1, 1));
+              const df = ACTIVATION_TABLE[act].dfFromOutput;
+              const g = Float64Array.from(grad.data, (v, i) => v * df(y.data[i]!));
+              const gMag = Float64Array.from(grad.data, (v, i) => Math.abs(v) * DERIVATIVE_TERMS[act](y.data[i]!));
+              const sum = Float64Array.from({ length: cols }, (_, j) => (accumulate ? out[j]! : 0));
+              const sumMag = Float64Array.from({ length: cols }, (_, j) => (accumulate ? Math.abs(out[j]!) : 0));
+              for (let i = 0; i < rows; i++) {
+                for (let j = 0; j < cols; j++) {
+                  sum[j]! += g[i * cols + j]!;
+                  sumMag[j]! += gMag[i * cols + j]! + Math.abs(g[i * cols + j]!);
+                }
+              }
+              backend.activationBackwardSumRows!(grad, y, act, out, accumulate);
+              assertClose('grad', grad.data, g, gMag);
+              assertClose('out', out, sum, sumMag);
+              mem.assertGuardsIntact();
+            });
+          }
+        }
+      }
+    });
+
+    describe('mseBackward (optional fusion)', { skip: backend.mseBackward ? false : `${backend.name} has no fused output backward; callers use loss, activationBackward, sumRows` }, () => {
+      for (const [rows, cols] of [[1, 1], [5, 9], [17, 30], [256, 784], [300, 777]] as const) {
+        for (const act of ACTIVATIONS) {
+          for (const accumulate of [false, true]) {
+            test(`${act} ${rows}x${cols} accumulate ${accumulate}`, () => {
+              const rng = new Rng(rows * 71 + cols + (accumulate ? 3 : 0));
+              const mem = new Memory();
+              const yhat = mem.matrix(rows, cols, () => ACTIVATION_TABLE[act].f(mixed(rng)));
+              const target = mem.matrix(rows, cols, () => rng.uniform(-1, 1));
+              const grad = mem.matrix(rows, cols, () => NaN);
+              const bias = mem.f32(cols, () => rng.uniform(-1, 1));
+              const scale = 1 / (rows * cols);
+              const df = ACTIVATION_TABLE[act].dfFromOutput;
+              const n = rows * cols;
+              const g = new Float64Array(n);
+              const gMag = new Float64Array(n);
+              let value = 0;
+              let valueMag = 0;
+              for (let i = 0; i < n; i++) {
+                const y = yhat.data[i]!;
+                const t = target.data[i]!;
+                g[i] = scale * 2 * (y - t) * df(y);
+                gMag[i] = scale * 2 * (Math.abs(y) + Math.abs(t)) * DERIVATIVE_TERMS[act](y);
+                value += (y - t) ** 2;
+                valueMag += (Math.abs(y) + Math.abs(t)) ** 2;
+              }
+              const sum = Float64Array.from({ length: cols }, (_, j) => (accumulate ? bias[j]! : 0));
+              const sumMag = Float64Array.from({ length: cols }, (_, j) => (accumulate ? Math.abs(bias[j]!) : 0));
+              for (let i = 0; i < rows; i++) {
+                for (let j = 0; j < cols; j++) {
+                  sum[j]! += g[i * cols + j]!;
+                  sumMag[j]! += gMag[i * cols + j]! + Math.abs(g[i * cols + j]!);
+                }
+              }
+              const got = backend.mseBackward!(yhat, target, grad, scale, act, bias, accumulate);
+              assertClose('grad', grad.data, g, gMag);
+              assertClose('biasGrad', bias, sum, sumMag);
+              assertCloseScalar('value', got, value, valueMag);
+              mem.assertGuardsIntact();
+            });
+          }
+        }
+      }
+    });
+
+    describe('denseMseBackward (optional fusion)', { skip: backend.denseMseBackward ? false : `${backend.name} has no fused output layer; callers run the layer, then mseBackward` }, () => {
+      // Checked against the same backend's unfused path (matmulBiasActivation or matmul then
+      // biasActivation, then mseBackward, itself checked above against float64): equal up to
+      // float32 rounding of the product, which the tolerance allows for through Σ|terms|.
+      for (const [rows, k, cols] of [[1, 1, 1], [5, 3, 9], [17, 30, 33], [256, 30, 784], [600, 64, 40], [33, 500, 784]] as const) {
+        for (const act of ACTIVATIONS) {
+          for (const transB of [false, true]) {
+            test(`${act} ${rows}x${k}·${transB ? `(${cols}x${k})ᵀ` : `${k}x${cols}`}, accumulate ${transB}`, () => {
+              const rng = new Rng(rows * 7 + k * 13 + cols + (transB ? 1 : 0));
+              const mem = new Memory();
+              const a = mem.matrix(rows, k, () => rng.uniform(-1, 1));
+              const b = transB ? mem.matrix(cols, k, () => rng.uniform(-1, 1) / Math.sqrt(k)) : mem.matrix(k, cols, () => rng.uniform(-1, 1) / Math.sqrt(k));
+              const bias = mem.f32(cols, () => rng.uniform(-0.5, 0.5));
+              const target = mem.matrix(rows, cols, () => rng.uniform(-1, 1));
+              const grad = mem.matrix(rows, cols, () => NaN);
+              const biasGrad = mem.f32(cols, () => rng.uniform(-1, 1));
+              const accumulate = transB;
+              const refBias = Float32Array.from(biasGrad);
+              const scale = 1 / (rows * cols);
+              // The unfused path on this backend.
+              const y = matrix(rows, cols);
+              backend.matmul(a, false, b, transB, y, 0);
+              backend.biasActivation(y, bias, act);
+              const refGrad = matrix(rows, cols);
+              let refValue: number;
+              if (backend.mseBackward) refValue = backend.mseBackward(y, target, refGrad, scale, act, refBias, accumulate);
+              else {
+                refValue = backend.loss('mse', y, target, refGrad, scale, false);
+                backend.activationBackward(refGrad, y, act);
+                backend.sumRows(refGrad, refBias, accumulate);
+              }
+              // |terms| of each pre-activation, for the tolerance.
+              const zMag = refMatmul(a, false, b, transB, new Float32Array(rows * cols), 0).mag;
+              const gMag = Float64Array.from(zMag, (z, i) => 2 * scale * (Math.abs(y.data[i]! - target.data[i]!) + z + Math.abs(bias[i % cols]!)));
+              const got = backend.denseMseBackward!(a, b, transB, bias, act, target, grad, scale, biasGrad, accumulate);
+              assertClose('grad', grad.data, refGrad.data, gMag);
+              const bMag = Float64Array.from({ length: cols }, (_, j) => {
+                let m = Math.abs(refBias[j]!);
+                for (let i = 0; i < rows; i++) m += gMag[i * cols + j]!;
+                return m;
+              });
+              assertClose('biasGrad', biasGrad, refBias, bMag);
+              let vMag = 0;
+              for (let i = 0; i < rows * cols; i++) vMag += (Math.abs(y.data[i]! - target.data[i]!) + zMag[i]! + 1) ** 2;
+              assertCloseScalar('value', got, refValue, vMag);
+              mem.assertGuardsIntact();
+            });
+          }
         }
       }
     });

@@ -69,17 +69,45 @@ function runJson(cmd: string, args: string[], timeoutMs: number, env: Record<str
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+const USAGE = 'usage: npm run bench [-- --json] [-- --epochs N] [-- --only standard|denoising] [-- --skip js,pytorch,tfjs,native] [-- --threads 1,2,4]';
+
+/** Exits 2 with one line naming what was expected and what was received, before any work. */
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
 function main(): void {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean', default: false },
-      epochs: { type: 'string', default: '3' },
-      only: { type: 'string' },
-      skip: { type: 'string', default: '' },
-      threads: { type: 'string' },
-    },
-  });
-  const threadList = values.threads === undefined ? [defaultThreads().threads] : values.threads.split(',').map((t) => checkThreads('--threads', t));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        json: { type: 'boolean', default: false },
+        epochs: { type: 'string', default: '3' },
+        only: { type: 'string' },
+        skip: { type: 'string', default: '' },
+        threads: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    usageError((e as Error).message.split('\n')[0]!);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!/^[1-9][0-9]*$/.test(values.epochs ?? '')) usageError(`--epochs: expected a whole number ≥ 1, got '${values.epochs}'`);
+  if (values.only !== undefined && !CONFIGS.some((c) => c.name === values.only)) usageError(`--only: expected standard or denoising, got '${values.only}'`);
+  const peers = ['js', 'pytorch', 'tfjs', 'native'];
+  for (const p of (values.skip ?? '').split(',').filter(Boolean)) if (!peers.includes(p)) usageError(`--skip: expected a comma-separated list of ${peers.join(', ')}, got '${p}'`);
+  let threadList: number[];
+  try {
+    threadList = values.threads === undefined ? [defaultThreads().threads] : values.threads.split(',').map((t) => checkThreads('--threads', t));
+  } catch (e) {
+    usageError((e as Error).message.split('\n')[0]!);
+  }
   const info = backendInfo('auto');
   const nThreads = availableParallelism();
   // PyTorch's OpenBLAS settings to try: its default, then each core type of the top tiers (AVX2 and up) this CPU runs.

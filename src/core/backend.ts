@@ -52,6 +52,34 @@ export interface Backend {
   sumRows(m: Matrix, out: Float32Array, accumulate: boolean): void;
 
   /**
+   * Optional fusion of a dense layer's forward: out = act(op(a) · op(b) + bias), exactly
+   * `matmul(…, 0)` then `biasActivation`, in one pass where the backend can (the native one
+   * applies the activation to each thread's block of the product while it is in cache).
+   * Callers fall back to the two kernels when it is absent.
+   */
+  matmulBiasActivation?(a: Matrix, transA: boolean, b: Matrix, transB: boolean, out: Matrix, bias: Float32Array, act: ActivationName): void;
+
+  /** Optional fusion of `activationBackward(grad, y, act)` then `sumRows(grad, out, accumulate)`. */
+  activationBackwardSumRows?(grad: Matrix, y: Matrix, act: ActivationName, out: Float32Array, accumulate: boolean): void;
+
+  /**
+   * Optional fusion of the output layer's backward for MSE, in one pass over the batch:
+   * `loss('mse', yhat, target, grad, gradScale, false)`, then `activationBackward(grad, yhat,
+   * act)`, then `sumRows(grad, biasGrad, accumulate)`. Returns Σ (ŷ − x)² as `loss` does; the
+   * sums may be taken in another order (each within float32 rounding of the unfused result).
+   * yhat, target and grad are [rows, cols]; biasGrad has cols entries.
+   */
+  mseBackward?(yhat: Matrix, target: Matrix, grad: Matrix, gradScale: number, act: ActivationName, biasGrad: Float32Array, accumulate: boolean): number;
+
+  /**
+   * Optional fusion of the whole output layer for MSE, forward and backward: ŷ = act(a ·
+   * op(b) + bias), then exactly what `mseBackward` does, with ŷ never stored (each block of
+   * the product becomes its gradient while in cache). a is [rows, k]; b is [k, cols], or
+   * [cols, k] when transB; target and grad are [rows, cols]. Returns Σ (ŷ − x)².
+   */
+  denseMseBackward?(a: Matrix, b: Matrix, transB: boolean, bias: Float32Array, act: ActivationName, target: Matrix, grad: Matrix, gradScale: number, biasGrad: Float32Array, accumulate: boolean): number;
+
+  /**
    * Returns Σ of the per-element loss between yhat and target. When grad is given it is
    * overwritten with gradScale · ∂loss/∂yhat, or, when `wrtLogit` is true (BCE after a
    * sigmoid), with gradScale · ∂loss/∂z where yhat = sigmoid(z): the stable fused form.

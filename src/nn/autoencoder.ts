@@ -147,8 +147,12 @@ export class Autoencoder {
     for (let l = from; l < to; l++) {
       const layer = layers[l]!;
       const out = ws.outs[l]!;
-      this.backend.matmul(input, false, layer.weight.valueMatrix, !layer.transposed, out, 0);
-      this.backend.biasActivation(out, layer.bias.value, layer.activation);
+      if (this.backend.matmulBiasActivation) {
+        this.backend.matmulBiasActivation(input, false, layer.weight.valueMatrix, !layer.transposed, out, layer.bias.value, layer.activation);
+      } else {
+        this.backend.matmul(input, false, layer.weight.valueMatrix, !layer.transposed, out, 0);
+        this.backend.biasActivation(out, layer.bias.value, layer.activation);
+      }
       input = out;
     }
     return input;
@@ -169,12 +173,30 @@ export class Autoencoder {
     if (target.rows !== input.rows) throw new ValidationError(expected('target rows', `${input.rows} to match the input`, target.rows));
     if (reg.contractive > 0) checkContractiveDepth(this.encoder.length, this.config.layers);
     const ws = this.workspace(input.rows);
-    const yhat = this.run(input, 0, layers.length);
     // BCE after a sigmoid is differentiated with respect to the logit: (x̂ − x) needs no division.
     const wrtLogit = loss === 'bce' && layers[last]!.activation === 'sigmoid';
-    const count = yhat.rows * yhat.cols;
+    const count = input.rows * this.inputSize;
     const batch = input.rows;
-    let objective = this.backend.loss(loss, yhat, target, ws.grads[last]!, 1 / count, wrtLogit) / count;
+    const outLayer = layers[last]!;
+    const outGrad = ws.grads[last]!;
+    // For MSE, the output layer's forward, the loss, its gradient through the activation and
+    // the output bias's gradient in one pass where the backend fuses them (x̂ is then not
+    // stored), or the last three in one pass.
+    const be = this.backend;
+    const fusedLayer = loss === 'mse' && be.denseMseBackward !== undefined;
+    const fusedOutput = fusedLayer || (loss === 'mse' && be.mseBackward !== undefined);
+    let sum: number;
+    if (fusedLayer) {
+      const h = this.run(input, 0, last);
+      const w = outLayer.weight.valueMatrix;
+      sum = be.denseMseBackward!(h, w, !outLayer.transposed, outLayer.bias.value, outLayer.activation, target, outGrad, 1 / count, outLayer.bias.grad, false);
+    } else {
+      const yhat = this.run(input, 0, layers.length);
+      sum = fusedOutput
+        ? be.mseBackward!(yhat, target, outGrad, 1 / count, outLayer.activation, outLayer.bias.grad, false)
+        : be.loss(loss, yhat, target, outGrad, 1 / count, wrtLogit);
+    }
+    let objective = sum / count;
     const enc0 = this.encoder[0]!;
     const q = reg.contractive > 0 ? rowNormsSquared(enc0.weight.valueMatrix) : null;
     if (q) objective += (reg.contractive * contractiveSum(ws.outs[0]!, q, enc0.activation)) / batch;
@@ -185,9 +207,17 @@ export class Autoencoder {
       const g = ws.grads[l]!;
       const x = l === 0 ? input : ws.outs[l - 1]!;
       if (l === code && reg.sparse > 0) addL1Grad(ws.outs[code]!, reg.sparse / batch, g);
-      if (!(l === last && wrtLogit)) this.backend.activationBackward(g, ws.outs[l]!, layer.activation);
-      if (l === 0 && q) addContractiveGradZ(ws.outs[0]!, q, layer.activation, reg.contractive / batch, g);
-      this.backend.sumRows(g, layer.bias.grad, layer.bias.gradWritten);
+      const derivative = !(l === last && wrtLogit);
+      const contractive = l === 0 && q !== null;
+      if (l === last && fusedOutput) {
+        // done above, by denseMseBackward or mseBackward
+      } else if (derivative && !contractive && this.backend.activationBackwardSumRows) {
+        this.backend.activationBackwardSumRows(g, ws.outs[l]!, layer.activation, layer.bias.grad, layer.bias.gradWritten);
+      } else {
+        if (derivative) this.backend.activationBackward(g, ws.outs[l]!, layer.activation);
+        if (contractive) addContractiveGradZ(ws.outs[0]!, q!, layer.activation, reg.contractive / batch, g);
+        this.backend.sumRows(g, layer.bias.grad, layer.bias.gradWritten);
+      }
       layer.bias.gradWritten = true;
       const w = layer.weight;
       // dW = gᵀx for W stored [out,in]; a tied layer's W is stored [in,out], so it gets xᵀg.

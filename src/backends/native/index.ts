@@ -13,7 +13,11 @@ import { coreTypeToSet, cpuFeatures, type CoreTypeRecord } from './coretype.js';
 interface Addon {
   matmul(a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, out: Float32Array, m: number, n: number, k: number, beta: number): void;
   biasActivation(out: Float32Array, rows: number, cols: number, bias: Float32Array, act: number): void;
+  matmulBiasActivation(a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, out: Float32Array, m: number, n: number, k: number, bias: Float32Array, act: number): void;
+  activationBackwardSumRows(grad: Float32Array, y: Float32Array, rows: number, cols: number, act: number, out: Float32Array, accumulate: boolean): void;
   activationBackward(grad: Float32Array, y: Float32Array, n: number, act: number): void;
+  denseMseBackward(a: Float32Array, b: Float32Array, transB: boolean, m: number, n: number, k: number, bias: Float32Array, act: number, target: Float32Array, grad: Float32Array, scale: number, biasGrad: Float32Array, accumulate: boolean): number;
+  mseBackward(yhat: Float32Array, target: Float32Array, rows: number, cols: number, grad: Float32Array, scale: number, act: number, biasGrad: Float32Array, accumulate: boolean): number;
   sumRows(m: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void;
   loss(kind: number, yhat: Float32Array, target: Float32Array, n: number, grad: Float32Array | null, scale: number, wrtLogit: boolean): number;
   gatherRows(src: Float32Array, cols: number, indices: Uint32Array, start: number, count: number, out: Float32Array): void;
@@ -220,6 +224,26 @@ export class NativeBackend implements Backend {
 
   biasActivation(out: Matrix, bias: Float32Array, act: ActivationName): void {
     this.a.biasActivation(out.data, out.rows, out.cols, bias, ACT[act]);
+  }
+
+  matmulBiasActivation(a: Matrix, transA: boolean, b: Matrix, transB: boolean, out: Matrix, bias: Float32Array, act: ActivationName): void {
+    const m = transA ? a.cols : a.rows;
+    const k = transA ? a.rows : a.cols;
+    const n = transB ? b.rows : b.cols;
+    this.a.matmulBiasActivation(a.data, transA, b.data, transB, out.data, m, n, k, bias, ACT[act]);
+  }
+
+  activationBackwardSumRows(grad: Matrix, y: Matrix, act: ActivationName, out: Float32Array, accumulate: boolean): void {
+    this.a.activationBackwardSumRows(grad.data, y.data, grad.rows, grad.cols, ACT[act], out, accumulate);
+  }
+
+  denseMseBackward(a: Matrix, b: Matrix, transB: boolean, bias: Float32Array, act: ActivationName, target: Matrix, grad: Matrix, gradScale: number, biasGrad: Float32Array, accumulate: boolean): number {
+    const n = transB ? b.rows : b.cols;
+    return this.a.denseMseBackward(a.data, b.data, transB, a.rows, n, a.cols, bias, ACT[act], target.data, grad.data, gradScale, biasGrad, accumulate);
+  }
+
+  mseBackward(yhat: Matrix, target: Matrix, grad: Matrix, gradScale: number, act: ActivationName, biasGrad: Float32Array, accumulate: boolean): number {
+    return this.a.mseBackward(yhat.data, target.data, yhat.rows, yhat.cols, grad.data, gradScale, ACT[act], biasGrad, accumulate);
   }
 
   activationBackward(grad: Matrix, y: Matrix, act: ActivationName): void {
