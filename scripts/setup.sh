@@ -57,10 +57,17 @@ if [ "$(uname -s)" = Linux ]; then
   fi
 fi
 
-# npm ci only when the installed packages are not those of the lock file (or the addon is missing
-# while OpenBLAS is now there), so that running this again is quick.
+# npm ci only when the installed packages are not those of the lock file, the node version or the
+# addon's sources changed (a pull), or the addon is missing, so that running this again is quick.
 stamp=node_modules/.aekit-setup
-want="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync("package-lock.json")).digest("hex")+" "+process.version)')"
+want="$(node -e '
+const c = require("crypto"), f = require("fs"), p = require("path");
+const h = c.createHash("sha256").update(f.readFileSync("package-lock.json"));
+for (const d of ["native", "native/src"]) for (const n of f.readdirSync(d).sort()) {
+  const q = p.join(d, n);
+  if (f.statSync(q).isFile()) h.update(q).update(f.readFileSync(q));
+}
+process.stdout.write(h.digest("hex") + " " + process.version);')"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f native/build/Release/aekit_native.node ] && [ -d dist ]; then
   echo "setup: npm packages and the native addon are up to date"
 else

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BackendError, ValidationError } from '../core/errors.js';
 import { resolveBackend } from './index.js';
 import { loadAddonFrom, REBUILD_COMMAND } from './native/index.js';
@@ -10,6 +13,22 @@ test('a missing addon is a BackendError naming where it looked and the rebuild c
   assert.match(err.message, /\/nowhere\/a\.node \(not found\) or \/nowhere\/b\.node \(not found\)/);
   assert.ok(err.message.includes(REBUILD_COMMAND));
   assert.ok(!err.message.includes('\n'));
+});
+
+test('an addon built from older sources (lacking a kernel) is refused, naming what it lacks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-stale-'));
+  const path = join(dir, 'stale.cjs');
+  // A module with some of the addon's functions, as an addon built before the newer kernels.
+  writeFileSync(path, 'for (const f of ["matmul", "biasActivation", "loss", "info"]) exports[f] = () => {};\n');
+  try {
+    const err = loadAddonFrom([path]);
+    assert.ok(err instanceof BackendError);
+    assert.match(err.message, /built from older sources: it lacks .*denseMseBackward/);
+    assert.ok(err.message.includes(REBUILD_COMMAND));
+    assert.ok(!err.message.includes('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('backend choice: js, native, auto; anything else is a one-line error', () => {

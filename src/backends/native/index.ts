@@ -106,13 +106,23 @@ export function coreTypeChoice(): CoreTypeChoice | undefined {
   return choice;
 }
 
+/** Every function the TypeScript side calls; an addon without one of them is stale. */
+const ADDON_FUNCTIONS = [
+  'matmul', 'biasActivation', 'matmulBiasActivation', 'activationBackwardSumRows', 'activationBackward', 'mseBackward',
+  'denseMseBackward', 'sumRows', 'loss', 'gatherRows', 'dropout', 'adam', 'sgd', 'setThreads', 'info',
+] as const;
+
 /** Tries each path in turn; the error names every place it looked and the rebuild command. */
 export function loadAddonFrom(paths: readonly string[]): Addon | BackendError {
   const require = createRequire(import.meta.url);
   const reasons: string[] = [];
   for (const path of paths) {
     try {
-      return require(path) as Addon;
+      const addon = require(path) as Record<string, unknown>;
+      // An addon built from older sources (a pull without a rebuild) lacks newer kernels.
+      const missing = ADDON_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
+      if (missing.length === 0) return addon as unknown as Addon;
+      reasons.push(`${path} (built from older sources: it lacks ${missing.join(', ')})`);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       reasons.push(e.code === 'MODULE_NOT_FOUND' ? `${path} (not found)` : `${path} (${(e.message ?? String(err)).split('\n')[0]})`);
