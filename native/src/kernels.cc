@@ -215,10 +215,11 @@ void activation_backward_sum_rows(float* grad, const float* y, int rows, int col
 }
 
 // The output layer's backward pass for MSE in one sweep: the loss, its gradient through the
-// activation, and the gradient's column sums for the bias. Rows go in fixed blocks of 16 and
-// columns in fixed chunks of 16; each (block, column) sum and each (block, chunk) loss is kept
-// in float, then all are added in order in double. Thread splits fall on multiples of 16, so
-// no two threads share a sum, and the result is the same on any number of threads.
+// activation, and the gradient's column sums for the bias. Rows go in fixed blocks of 16; each
+// (block, column) sum of the gradient and of the squared error is kept in float (vector adds,
+// no horizontal reductions), then all are added in order in double. Thread splits fall on
+// multiples of 16 rows or columns, so no two threads share a sum, and the result is the same on
+// any number of threads.
 static constexpr int LB = 16;
 
 static inline float activate(int act, float z) {
@@ -230,7 +231,7 @@ static inline float activate(int act, float z) {
   }
 }
 
-// Rows [r0, r1) of one row block, columns [c0, c1) (c0 a multiple of 16), row stride n. Fused:
+// Rows [r0, r1) of one row block, columns [c0, c1), row stride n. Fused:
 // `in` holds the product op(A)·op(B), ŷ = act(in + bias) is formed here and the gradient
 // overwrites `in` (ŷ is not kept). Unfused: `in` is ŷ and the gradient goes to `out`.
 template <int act, bool fused>
@@ -240,23 +241,18 @@ static void mse_backward_rows(const float* in, float* out, const float* __restri
     const float* zr = in + (size_t)i * n;
     float* gr = out + (size_t)i * n;
     const float* __restrict tr = t + (size_t)i * n;
-    for (int j0 = c0; j0 < c1; j0 += LB) {
-      const int j1 = std::min(j0 + LB, c1);
-      float part = 0.0f;
-      AEK_SIMD_REDUCE(part) for (int j = j0; j < j1; j++) {
-        const float y = fused ? activate(act, zr[j] + bias[j]) : zr[j];
-        const float d = y - tr[j];
-        part += d * d;
-        // s·2·d as loss computes it, then the derivative written through the output, as
-        // activation_backward does.
-        float g = s2 * d;
-        if (act == ACT_TANH) g *= 1.0f - y * y;
-        else if (act == ACT_SIGMOID) g *= y * (1.0f - y);
-        else if (act == ACT_RELU) g = y > 0.0f ? g : 0.0f;
-        gr[j] = g;
-        colPart[j] += g;
-      }
-      lossPart[j0 / LB] += part;
+    AEK_SIMD for (int j = c0; j < c1; j++) {
+      const float y = fused ? activate(act, zr[j] + bias[j]) : zr[j];
+      const float d = y - tr[j];
+      // s·2·d as loss computes it, then the derivative written through the output, as
+      // activation_backward does.
+      float g = s2 * d;
+      if (act == ACT_TANH) g *= 1.0f - y * y;
+      else if (act == ACT_SIGMOID) g *= y * (1.0f - y);
+      else if (act == ACT_RELU) g = y > 0.0f ? g : 0.0f;
+      gr[j] = g;
+      colPart[j] += g;
+      lossPart[j] += d * d;
     }
   }
 }
@@ -273,15 +269,13 @@ static void mse_backward_block(int act, const float* in, float* out, const float
 }
 
 namespace {
-// The per-(block, column) and per-(block, chunk) float sums, and their reduction in order.
+// The per-(block, column) float sums, and their reduction in order.
 struct MseParts {
-  int rows, cols, blocks, chunks;
+  int rows, cols, blocks;
   std::vector<float> col, loss;
-  MseParts(int r, int c)
-      : rows(r), cols(c), blocks((r + LB - 1) / LB), chunks((c + LB - 1) / LB), col((size_t)blocks * c, 0.0f),
-        loss((size_t)blocks * chunks, 0.0f) {}
+  MseParts(int r, int c) : rows(r), cols(c), blocks((r + LB - 1) / LB), col((size_t)blocks * c, 0.0f), loss((size_t)blocks * c, 0.0f) {}
   float* colOf(int i) { return col.data() + (size_t)(i / LB) * cols; }
-  float* lossOf(int i) { return loss.data() + (size_t)(i / LB) * chunks; }
+  float* lossOf(int i) { return loss.data() + (size_t)(i / LB) * cols; }
   double finish(float* biasGrad, bool accumulate) {
     const size_t grainCols = std::max<size_t>(1, GRAIN / std::max(blocks, 1));
     parallel_for((size_t)cols, grainCols, [&](size_t j0, size_t j1) {
