@@ -277,16 +277,25 @@ struct MseParts {
   float* colOf(int i) { return col.data() + (size_t)(i / LB) * cols; }
   float* lossOf(int i) { return loss.data() + (size_t)(i / LB) * cols; }
   double finish(float* biasGrad, bool accumulate) {
-    const size_t grainCols = std::max<size_t>(1, GRAIN / std::max(blocks, 1));
-    parallel_for((size_t)cols, grainCols, [&](size_t j0, size_t j1) {
-      for (size_t j = j0; j < j1; j++) {
-        double acc = accumulate ? (double)biasGrad[j] : 0.0;
-        for (int b = 0; b < blocks; b++) acc += col[(size_t)b * cols + j];
-        biasGrad[j] = (float)acc;
+    // Block by block, each column's running sum in double: the inner loop runs along the
+    // columns (vector adds), and the order of the sums is fixed by the shape alone.
+    std::vector<double> g((size_t)cols), l((size_t)cols, 0.0);
+    for (int j = 0; j < cols; j++) g[j] = accumulate ? (double)biasGrad[j] : 0.0;
+    for (int b = 0; b < blocks; b++) {
+      const float* __restrict cb = col.data() + (size_t)b * cols;
+      const float* __restrict lb = loss.data() + (size_t)b * cols;
+      double* __restrict gg = g.data();
+      double* __restrict ll = l.data();
+      for (int j = 0; j < cols; j++) {
+        gg[j] += cb[j];
+        ll[j] += lb[j];
       }
-    });
+    }
     double sum = 0.0;
-    for (float p : loss) sum += p;
+    for (int j = 0; j < cols; j++) {
+      biasGrad[j] = (float)g[j];
+      sum += l[j];
+    }
     return sum;
   }
 };
@@ -315,10 +324,141 @@ double mse_backward(const float* y, const float* t, int rows, int cols, float* g
   return parts.finish(biasGrad, accumulate);
 }
 
+// C rows [r0, r1) = A·Bt for a product with a short inner dimension (a decoder from a small
+// code: 256x30 · 30x784): A [m,k] row-major, Bt [k,n] row-major. For such a k a BLAS spends
+// about as long packing its operands as multiplying; this walks each output tile once, four
+// rows by two vectors, with the sums over k held in registers. Each element is summed in
+// the order of k whatever the split, so the result does not depend on the thread count.
+// Written with the compiler's vector types, so it is AVX-512, AVX2 or NEON code as -march
+// says.
+#if defined(__AVX512F__)
+static constexpr int SKV = 16;
+#else
+static constexpr int SKV = 8;
+#endif
+typedef float skvec __attribute__((vector_size(SKV * sizeof(float))));
+
+static inline skvec skload(const float* p) {
+  skvec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void skstore(float* p, skvec v) { std::memcpy(p, &v, sizeof v); }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define sk_in_register(v) __asm__("" : "+v"(v))
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define sk_in_register(v) __asm__("" : "+w"(v))
+#else
+#define sk_in_register(v) (void)0
+#endif
+
+static void small_k_product(const float* __restrict A, const float* __restrict Bt, int k, int n, float* __restrict C,
+                            int r0, int r1) {
+  constexpr int R = 4, W = 2 * SKV;
+  int i = r0;
+  for (; i + R <= r1; i += R) {
+    const float* a0 = A + (size_t)i * k;
+    const float* a1 = a0 + k;
+    const float* a2 = a1 + k;
+    const float* a3 = a2 + k;
+    int j = 0;
+    for (; j + W <= n; j += W) {
+      skvec c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
+      for (int p = 0; p < k; p++) {
+        skvec b0 = skload(Bt + (size_t)p * n + j), b1 = skload(Bt + (size_t)p * n + j + SKV);
+        // Keeps b0 and b1 in registers: folded into each multiply as a memory operand they are
+        // loaded four times over, and the loads, not the multiplies, set the pace.
+        sk_in_register(b0);
+        sk_in_register(b1);
+        c00 += a0[p] * b0;
+        c01 += a0[p] * b1;
+        c10 += a1[p] * b0;
+        c11 += a1[p] * b1;
+        c20 += a2[p] * b0;
+        c21 += a2[p] * b1;
+        c30 += a3[p] * b0;
+        c31 += a3[p] * b1;
+      }
+      float* c = C + (size_t)i * n + j;
+      skstore(c, c00);
+      skstore(c + SKV, c01);
+      skstore(c + n, c10);
+      skstore(c + n + SKV, c11);
+      skstore(c + 2 * n, c20);
+      skstore(c + 2 * n + SKV, c21);
+      skstore(c + 3 * n, c30);
+      skstore(c + 3 * n + SKV, c31);
+    }
+    for (; j + SKV <= n; j += SKV) {
+      skvec c0 = {}, c1 = {}, c2 = {}, c3 = {};
+      for (int p = 0; p < k; p++) {
+        const skvec b = skload(Bt + (size_t)p * n + j);
+        c0 += a0[p] * b;
+        c1 += a1[p] * b;
+        c2 += a2[p] * b;
+        c3 += a3[p] * b;
+      }
+      float* c = C + (size_t)i * n + j;
+      skstore(c, c0);
+      skstore(c + n, c1);
+      skstore(c + 2 * n, c2);
+      skstore(c + 3 * n, c3);
+    }
+    for (; j < n; j++) {
+      for (int r = 0; r < R; r++) {
+        float s = 0.0f;
+        for (int p = 0; p < k; p++) s += A[(size_t)(i + r) * k + p] * Bt[(size_t)p * n + j];
+        C[(size_t)(i + r) * n + j] = s;
+      }
+    }
+  }
+  for (; i < r1; i++) {
+    const float* a = A + (size_t)i * k;
+    int j = 0;
+    for (; j + SKV <= n; j += SKV) {
+      skvec c0 = {};
+      for (int p = 0; p < k; p++) c0 += a[p] * skload(Bt + (size_t)p * n + j);
+      skstore(C + (size_t)i * n + j, c0);
+    }
+    for (; j < n; j++) {
+      float s = 0.0f;
+      for (int p = 0; p < k; p++) s += a[p] * Bt[(size_t)p * n + j];
+      C[(size_t)i * n + j] = s;
+    }
+  }
+}
+
+// Below this inner dimension the output layer's product is small_k_product's, above it the BLAS's.
+static constexpr int SMALL_K = 64;
+
 double dense_mse_backward(bool transB, int m, int n, int k, const float* A, const float* B, const float* bias, int act,
                           const float* t, float* grad, double scale, float* biasGrad, bool accumulate) {
   MseParts parts(m, n);
   const float s2 = (float)scale * 2.0f;
+  if (k > 0 && k <= SMALL_K) {
+    // op(B) as [k, n], then each thread takes whole 16-row blocks: four rows' product, then
+    // their loss and gradient while the rows are in L1.
+    std::vector<float> bt;
+    const float* Bt = B;
+    if (transB) {
+      bt.resize((size_t)k * n);
+      for (int j = 0; j < n; j++)
+        for (int p = 0; p < k; p++) bt[(size_t)p * n + j] = B[(size_t)j * k + p];
+      Bt = bt.data();
+    }
+    const size_t grainRows = std::max<size_t>(LB, ((size_t)1 << 20) / ((size_t)n * k + 1));
+    parallel_for((size_t)m, grainRows, [&](size_t m0, size_t m1) {
+      for_row_blocks((int)m0, (int)m1, [&](int r0, int r1) {
+        for (int i = r0; i < r1; i += 4) {
+          const int e = std::min(r1, i + 4);
+          small_k_product(A, Bt, k, n, grad, i, e);
+          mse_backward_block<true>(act, grad, grad, t, bias, i, e, 0, n, n, s2, parts.colOf(r0), parts.lossOf(r0));
+        }
+      });
+    }, LB);
+    return parts.finish(biasGrad, accumulate);
+  }
   const int lda = k;
   const int ldb = transB ? k : n;
   const auto part = [&](int m0, int m1, int n0, int n1) {

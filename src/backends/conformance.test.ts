@@ -832,3 +832,50 @@ for (const candidate of BACKENDS) {
     });
   });
 }
+
+// The fused output-layer kernels sum in fixed blocks, so a seeded run gives the same weights
+// whatever the thread count: checked bit for bit on 1, 2, 3 and 5 threads, on shapes whose
+// rows and columns split unevenly, with the inner dimension on both sides of the kernel's
+// small-k path (k ≤ 64 is multiplied without the BLAS).
+const natives = BACKENDS.filter((b): b is Backend => !('unavailable' in b) && b.name === 'native');
+describe('native: fused kernels give the same bits on any thread count', { skip: natives.length ? false : 'no native backend' }, async () => {
+  const { NativeBackend } = await import('./native/index.js');
+  const pools = [1, 2, 3, 5].map((threads) => new NativeBackend({ threads }));
+  for (const [rows, k, cols] of [[256, 30, 784], [203, 64, 97], [77, 65, 130], [1000, 8, 50]] as const) {
+    for (const transB of [false, true]) {
+      test(`denseMseBackward and mseBackward ${rows}x${k}·${transB ? `(${cols}x${k})ᵀ` : `${k}x${cols}`}`, () => {
+        const rng = new Rng(rows + k + cols);
+        const fill = (r: number, c: number, s = 1) => {
+          const m = matrix(r, c);
+          for (let i = 0; i < m.data.length; i++) m.data[i] = rng.uniform(-s, s);
+          return m;
+        };
+        const a = fill(rows, k);
+        const b = transB ? fill(cols, k, 1 / Math.sqrt(k)) : fill(k, cols, 1 / Math.sqrt(k));
+        const bias = fill(1, cols, 0.5).data;
+        const target = fill(rows, cols);
+        const yhat = fill(rows, cols);
+        const runs = pools.map((be) => {
+          const grad = matrix(rows, cols);
+          const biasGrad = new Float32Array(cols);
+          const sum = be.denseMseBackward(a, b, transB, bias, 'tanh', target, grad, 1 / (rows * cols), biasGrad, false);
+          const grad2 = matrix(rows, cols);
+          const biasGrad2 = new Float32Array(cols);
+          const sum2 = be.mseBackward(yhat, target, grad2, 0.5, 'sigmoid', biasGrad2, false);
+          return { grad: grad.data, biasGrad, sum, grad2: grad2.data, biasGrad2, sum2 };
+        });
+        const first = runs[0]!;
+        for (let t = 1; t < runs.length; t++) {
+          const r = runs[t]!;
+          const label = `${pools[t]!.threadCount} threads against 1`;
+          assert.deepEqual(r.grad, first.grad, `denseMseBackward grad, ${label}`);
+          assert.deepEqual(r.biasGrad, first.biasGrad, `denseMseBackward biasGrad, ${label}`);
+          assert.equal(r.sum, first.sum, `denseMseBackward sum, ${label}`);
+          assert.deepEqual(r.grad2, first.grad2, `mseBackward grad, ${label}`);
+          assert.deepEqual(r.biasGrad2, first.biasGrad2, `mseBackward biasGrad, ${label}`);
+          assert.equal(r.sum2, first.sum2, `mseBackward sum, ${label}`);
+        }
+      });
+    }
+  }
+});
