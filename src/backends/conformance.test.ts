@@ -248,6 +248,11 @@ const MATMUL_SIZES: [number, number, number][] = [
   [96, 784, 30], // MNIST's last partial batch
   [256, 784, 30], // MNIST-like
   [37, 300, 129], // large enough to split, in parts of uneven size
+  // The native backend's narrow path (n ≤ 64, k ≥ 128, m ≥ 32, op(A) = A), at its edges:
+  [35, 130, 1], // one column, rows not a multiple of the 4-row tile
+  [41, 129, 64], // the widest narrow product, k not a multiple of a vector
+  [50, 128, 17],
+  [33, 256, 65], // one column too many: the BLAS path
 ];
 
 const TRANSPOSES: [boolean, boolean][] = [
@@ -838,7 +843,7 @@ for (const candidate of BACKENDS) {
 // rows and columns split unevenly, with the inner dimension on both sides of the kernel's
 // small-k path (k ≤ 64 is multiplied without the BLAS).
 const natives = BACKENDS.filter((b): b is Backend => !('unavailable' in b) && b.name === 'native');
-describe('native: fused kernels give the same bits on any thread count', { skip: natives.length ? false : 'no native backend' }, async () => {
+describe('native: fused and narrow kernels give the same bits on any thread count', { skip: natives.length ? false : 'no native backend' }, async () => {
   const { NativeBackend } = await import('./native/index.js');
   const pools = [1, 2, 3, 5].map((threads) => new NativeBackend({ threads }));
   for (const [rows, k, cols] of [[256, 30, 784], [203, 64, 97], [77, 65, 130], [1000, 8, 50]] as const) {
@@ -855,6 +860,8 @@ describe('native: fused kernels give the same bits on any thread count', { skip:
         const bias = fill(1, cols, 0.5).data;
         const target = fill(rows, cols);
         const yhat = fill(rows, cols);
+        const w = fill(k > 64 ? 30 : 20, cols, 1 / Math.sqrt(cols));
+        const hBias = fill(1, w.rows).data;
         const runs = pools.map((be) => {
           const grad = matrix(rows, cols);
           const biasGrad = new Float32Array(cols);
@@ -862,7 +869,10 @@ describe('native: fused kernels give the same bits on any thread count', { skip:
           const grad2 = matrix(rows, cols);
           const biasGrad2 = new Float32Array(cols);
           const sum2 = be.mseBackward(yhat, target, grad2, 0.5, 'sigmoid', biasGrad2, false);
-          return { grad: grad.data, biasGrad, sum, grad2: grad2.data, biasGrad2, sum2 };
+          // The narrow product (an encoder to a small code), on the same rows.
+          const h = matrix(rows, w.rows);
+          be.matmulBiasActivation(target, false, w, true, h, hBias, 'tanh');
+          return { grad: grad.data, biasGrad, sum, grad2: grad2.data, biasGrad2, sum2, h: h.data };
         });
         const first = runs[0]!;
         for (let t = 1; t < runs.length; t++) {
@@ -874,6 +884,7 @@ describe('native: fused kernels give the same bits on any thread count', { skip:
           assert.deepEqual(r.grad2, first.grad2, `mseBackward grad, ${label}`);
           assert.deepEqual(r.biasGrad2, first.biasGrad2, `mseBackward biasGrad, ${label}`);
           assert.equal(r.sum2, first.sum2, `mseBackward sum, ${label}`);
+          assert.deepEqual(r.h, first.h, `matmulBiasActivation, ${label}`);
         }
       });
     }

@@ -90,7 +90,8 @@ function gemm(args: Record<string, string | undefined>): object {
     }
     return flops / best / 1e9;
   };
-  const trainingShapes = rate(step, flopsPerBatch, 2);
+  // Best over a few seconds: a shared machine's steal time otherwise halves the rate in some runs.
+  const trainingShapes = rate(step, flopsPerBatch, 4);
   const big = 2048;
   const a = fill(big, big);
   const b = fill(big, big);
