@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,7 +103,9 @@ test('ae trains on a CSV and evaluates with the scaling it recorded', () => {
   const r = ae('train', '--data', csv, '--hidden', '2', '--epochs', '3', '--batch', '32', '--out', out);
   assert.equal(r.code, 0, r.stderr);
   const cfg = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).config;
-  assert.deepEqual(cfg.scaling, { kind: 'symmetric', min: 0, max: 12 });
+  // A table's columns are scaled each on its own range (the constant column c gets [5, 6]).
+  assert.deepEqual(cfg.scaling, { kind: 'symmetric', min: 0, max: 12, featureMin: [0, 0, 5, 0], featureMax: [6, 10, 6, 12] });
+  assert.deepEqual(cfg.training.data.columns, ['a', 'b', 'c', 'd']);
   usage(['eval', '--model', join(out, 'model.safetensors')], /--data: expected mnist or a CSV path/);
   const e = ae('eval', '--model', join(out, 'model.safetensors'), '--data', csv, '--json');
   assert.equal(e.code, 0, e.stderr);
@@ -166,4 +169,17 @@ test('denoising and contractive models train from the CLI and record their varia
       assert.equal(m.config.training.weightDecay, 1e-5);
     }
   }
+});
+
+test('--loss bce refuses test data outside [0, 1], naming the range found, before writing anything', () => {
+  // The case bce-out-of-range: training rows in [0, 1], test rows in 2.5..3.
+  const fx = (name: string) => fileURLToPath(new URL(`../../test/fixtures/cases/${name}`, import.meta.url));
+  const out = join(dir, 'bce-run');
+  usage(
+    ['train', '--data', fx('bce-train-unit.csv'), '--test-data', fx('bce-test-wider.csv'), '--loss', 'bce', '--out', out],
+    /test data for loss bce: expected values in \[0, 1\] after scaling, received "values in \[2\.50\d, 2\.99\d\]"/,
+  );
+  assert.equal(existsSync(out), false, 'nothing is written');
+  const ok = ae('train', '--data', fx('bce-train-unit.csv'), '--loss', 'bce', '--epochs', '1', '--out', out);
+  assert.equal(ok.code, 0, ok.stderr);
 });

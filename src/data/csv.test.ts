@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,4 +110,37 @@ test('readCsvFile names the path in errors', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Cases from ../shared/cases/, copied into test/fixtures/cases/.
+const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/cases/${name}`, import.meta.url));
+
+test("pandas' default header 0,1,…,n−1 is a header: both files give the same table", () => {
+  const numeric = readCsvFile(fixture('pandas-default-header.csv'));
+  const named = readCsvFile(fixture('control-named-header.csv'));
+  assert.equal(numeric.rows, 300);
+  assert.equal(numeric.rows, named.rows);
+  assert.deepEqual(numeric.data, named.data);
+  assert.deepEqual(numeric.header, Array.from({ length: numeric.cols }, (_, i) => String(i)));
+  let max = -Infinity;
+  for (const v of numeric.data) max = Math.max(max, v);
+  assert.ok(max <= 1, `max ${max}: the header row was not read as data`);
+  // A first data row that is not 0..n−1 stays data.
+  assert.equal(parseCsv('0,1,3\n4,5,6\n').rows, 2);
+});
+
+test('quoted header names with commas, a tab delimiter, and a label column', () => {
+  const t = readCsvFile(fixture('quoted-header-with-commas.csv'));
+  assert.deepEqual(t.header, ['sensor, left', 'sensor, right', 'temp (C)']);
+  assert.equal(t.cols, 3);
+  assert.equal(t.rows, 40);
+  const tab = parseCsv('"a\tb"\tc\n1\t2\n', { delimiter: '\t' });
+  assert.deepEqual(tab.header, ['a\tb', 'c']);
+  const l = parseCsv('x,y,kind\n1,2,3\n4,5,-1\n', { labelColumn: 'last' });
+  assert.deepEqual([...l.labels!], [3, -1]);
+  assert.equal(l.labelName, 'kind');
+  assert.equal(l.cols, 2);
+  assert.deepEqual(parseCsv('x,y,kind\n1,2,3\n', { labelColumn: 'kind', columns: ['y'] }).data, Float32Array.from([2]));
+  assert.throws(() => parseCsv('x,y\n1,2\n', { labelColumn: 'z' }), /label column: expected one of "x", "y", received "z"/);
+  throwsFormat(() => parseCsv('x,k\n1,2.5\n', { labelColumn: 'k' }), /column 2 \("k"\): expected an integer label/);
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { DataFormatError, ValidationError, expected, show } from '../core/errors.js';
 import { fileError } from './idx.js';
 
@@ -7,14 +8,29 @@ export interface CsvTable {
   rows: number;
   cols: number;
   data: Float32Array;
+  /** The kept columns' names, when the file has a header. */
   header: string[] | null;
+  /** The label column's integer values, one per row, when a label column was named. */
+  labels: Int32Array | null;
+  /** The label column's name (or its 1-based number when the file has no header). */
+  labelName: string | null;
 }
 
+/** A column named by its header name, or by its 0-based index. */
+export type ColumnRef = string | number;
+
 export interface CsvOptions {
-  /** true: line 1 is a header; false: it is data; 'auto' (default): a header only when none of its fields is a number. */
+  /**
+   * true: line 1 is a header; false: it is data; 'auto' (default): a header when none of its
+   * fields is a number, or when it is exactly 0,1,…,n−1 (pandas' default header for unnamed columns).
+   */
   header?: boolean | 'auto';
-  /** Field separator, ',' by default. */
+  /** Field separator: ',' by default, a tab for a .tsv file. */
   delimiter?: string;
+  /** The feature columns to keep, in this order (default: all but the label column). */
+  columns?: ColumnRef[];
+  /** A column of integer labels, kept apart from the features; 'last' is the last column. */
+  labelColumn?: ColumnRef | 'last';
   /** Names the data in error messages (a path, say). */
   source?: string;
 }
@@ -29,12 +45,30 @@ function looksNumeric(field: string): boolean {
   return !Number.isNaN(Number(field)) || /^[+-]?nan$/i.test(field);
 }
 
-/** Header names may be quoted by spreadsheet exports; the quotes are not part of the name. */
-function unquote(name: string): string {
-  return name.length >= 2 && name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1) : name;
+/** pandas writes 0,1,…,n−1 as the header of a frame whose columns have no names. */
+function isIndexHeader(fields: string[]): boolean {
+  return fields.length >= 2 && fields.every((f, i) => f === String(i));
 }
 
-/** Parses delimited text of numbers. Every error is a one-line DataFormatError naming the source and line. */
+function resolveColumn(ref: ColumnRef | 'last', header: string[] | null, cols: number, source: string, what: string): number {
+  if (ref === 'last') return cols - 1;
+  if (typeof ref === 'number') {
+    if (!Number.isSafeInteger(ref) || ref < 0 || ref >= cols) throw new ValidationError(expected(`${source} ${what}`, `a column index 0..${cols - 1}`, ref));
+    return ref;
+  }
+  const byName = header ? header.indexOf(ref) : -1;
+  if (byName >= 0) return byName;
+  // A number written as text ("3") names an index when no header column has that name.
+  if (/^\d+$/.test(ref) && Number(ref) < cols) return Number(ref);
+  const names = header ? header.map((h) => show(h)).join(', ') : `indices 0..${cols - 1} (the file has no header)`;
+  throw new ValidationError(expected(`${source} ${what}`, `one of ${names}`, ref));
+}
+
+/**
+ * Parses delimited text of numbers with csv-parse (RFC 4180 quoting, a byte-order mark,
+ * CRLF). Every error is a one-line DataFormatError naming the source and line, or a
+ * ValidationError for an option that does not fit the file.
+ */
 export function parseCsv(text: string, opts: CsvOptions = {}): CsvTable {
   const source = opts.source ?? 'CSV data';
   const delimiter = opts.delimiter ?? ',';
@@ -45,65 +79,107 @@ export function parseCsv(text: string, opts: CsvOptions = {}): CsvTable {
   if (headerMode !== true && headerMode !== false && headerMode !== 'auto') {
     throw new ValidationError(expected('CSV header option', "true, false or 'auto'", headerMode));
   }
-
-  // A byte-order mark from a spreadsheet export would otherwise glue itself to the first field.
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const lines = body.split(/\r\n|\r|\n/);
-
-  let header: string[] | null = null;
-  let cols = -1;
-  let colsLine = 0; // the line that fixed the field count, for ragged-row messages
-  let firstLine = 0;
-  const values: number[] = [];
-
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
-    if (raw.trim() === '') continue;
-    const lineNo = i + 1;
-    const fields = raw.split(delimiter).map((f) => f.trim());
-
-    if (firstLine === 0) {
-      firstLine = lineNo;
-      const isHeader = headerMode === 'auto' ? !fields.some(looksNumeric) : headerMode;
-      cols = fields.length;
-      colsLine = lineNo;
-      if (isHeader) {
-        header = fields.map(unquote);
-        continue;
-      }
-    } else if (fields.length !== cols) {
-      throw new DataFormatError(
-        `${source} line ${lineNo}: expected ${cols} fields as on line ${colsLine}, received ${fields.length}`,
-      );
-    }
-
-    for (let c = 0; c < fields.length; c++) {
-      const field = fields[c]!;
-      const name = header?.[c];
-      const where = `${source} line ${lineNo}, column ${c + 1}${name !== undefined && name !== '' ? ` (${show(name)})` : ''}`;
-      if (field === '') {
-        // Number('') is 0, which would hide a missing value.
-        throw new DataFormatError(`${where}: expected a finite number, received an empty field`);
-      }
-      const v = Number(field);
-      if (Number.isNaN(v) && !/^[+-]?nan$/i.test(field)) {
-        throw new DataFormatError(expected(where, 'a number', field));
-      }
-      // The table is float32: a double beyond its range would silently become Infinity there.
-      if (!Number.isFinite(Math.fround(v))) {
-        throw new DataFormatError(expected(where, 'a finite number within float32 range', field));
-      }
-      values.push(v);
-    }
+  let records: string[][];
+  try {
+    records = parse(text, { delimiter, bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: false }) as string[][];
+  } catch (err) {
+    const e = err as { message?: string; lines?: number };
+    throw new DataFormatError(`${source}: expected CSV, received text the parser rejects: ${(e.message ?? String(err)).split('\n')[0]}`);
   }
-
-  if (firstLine === 0) {
+  // csv-parse does not report line numbers for records; count them from the text for messages.
+  const lineOf = lineNumbers(text, records.length);
+  if (records.length === 0) {
     throw new DataFormatError(`${source}: expected at least one data row, received no non-blank lines (empty file)`);
   }
-  if (values.length === 0) {
-    throw new DataFormatError(`${source}: expected at least one data row, received only the header on line ${firstLine}`);
+  const first = records[0]!;
+  const isHeader = headerMode === 'auto' ? !first.some(looksNumeric) || isIndexHeader(first) : headerMode;
+  const width = first.length;
+  const header = isHeader ? first : null;
+  const body = isHeader ? records.slice(1) : records;
+  if (body.length === 0) {
+    throw new DataFormatError(`${source}: expected at least one data row, received only the header on line ${lineOf(0)}`);
   }
-  return { rows: values.length / cols, cols, data: Float32Array.from(values), header };
+  const label = opts.labelColumn === undefined ? -1 : resolveColumn(opts.labelColumn, header, width, source, 'label column');
+  const keep = opts.columns
+    ? opts.columns.map((c) => resolveColumn(c, header, width, source, 'column'))
+    : Array.from({ length: width }, (_, i) => i).filter((i) => i !== label);
+  if (keep.length === 0) throw new ValidationError(expected(`${source} columns`, 'at least one feature column besides the label', 'none'));
+  if (keep.includes(label)) throw new ValidationError(expected(`${source} columns`, 'feature columns other than the label column', `column ${label} in both`));
+  const cols = keep.length;
+  const data = new Float32Array(body.length * cols);
+  const labels = label >= 0 ? new Int32Array(body.length) : null;
+  const offset = isHeader ? 1 : 0;
+  body.forEach((fields, r) => {
+    const lineNo = lineOf(r + offset);
+    if (fields.length !== width) {
+      throw new DataFormatError(`${source} line ${lineNo}: expected ${width} fields as on line ${lineOf(0)}, received ${fields.length}`);
+    }
+    const where = (c: number) => {
+      const name = header?.[c];
+      return `${source} line ${lineNo}, column ${c + 1}${name !== undefined && name !== '' ? ` (${show(name)})` : ''}`;
+    };
+    keep.forEach((c, k) => {
+      data[r * cols + k] = numberField(fields[c]!, where(c));
+    });
+    if (labels) {
+      const v = numberField(fields[label]!, where(label));
+      if (!Number.isSafeInteger(v) || Math.abs(v) > 2 ** 31 - 1) throw new DataFormatError(expected(where(label), 'an integer label', fields[label]));
+      labels[r] = v;
+    }
+  });
+  const labelName = label < 0 ? null : (header?.[label] ?? String(label + 1));
+  return { rows: body.length, cols, data, header: header ? keep.map((c) => header[c]!) : null, labels, labelName };
+}
+
+function numberField(field: string, where: string): number {
+  if (field === '') {
+    // Number('') is 0, which would hide a missing value.
+    throw new DataFormatError(`${where}: expected a finite number, received an empty field`);
+  }
+  const v = Number(field);
+  if (Number.isNaN(v) && !/^[+-]?nan$/i.test(field)) throw new DataFormatError(expected(where, 'a number', field));
+  // The table is float32: a double beyond its range would silently become Infinity there.
+  if (!Number.isFinite(Math.fround(v))) throw new DataFormatError(expected(where, 'a finite number within float32 range', field));
+  return v;
+}
+
+/**
+ * The 1-based line of each non-blank record, for messages: a quoted field may span lines, so
+ * this follows quotes as the parser does (double quotes, "" inside a quoted field).
+ */
+function lineNumbers(text: string, count: number): (record: number) => number {
+  const starts: number[] = [];
+  let line = 1;
+  let inQuotes = false;
+  let blank = true;
+  let recordLine = 1;
+  const t = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  for (let i = 0; i <= t.length && starts.length < count; i++) {
+    const ch = i < t.length ? t[i]! : '\n';
+    if (inQuotes) {
+      if (ch === '"') {
+        if (t[i + 1] === '"') i++;
+        else inQuotes = false;
+      } else if (ch === '\n') line++;
+      continue;
+    }
+    if (ch === '"') {
+      inQuotes = true;
+      blank = false;
+    } else if (ch === '\n' || ch === '\r') {
+      if (!blank) starts.push(recordLine);
+      if (ch === '\r' && t[i + 1] === '\n') i++;
+      line++;
+      recordLine = line;
+      blank = true;
+    } else if (ch !== ' ' && ch !== '\t') blank = false;
+  }
+  return (r) => starts[r] ?? r + 1;
+}
+
+/** The delimiter a path's extension implies: a tab for .tsv or .tab, else a comma. */
+export function delimiterFor(path: string): string {
+  return /\.(tsv|tab)$/i.test(path) ? '\t' : ',';
 }
 
 /** Reads and parses a CSV file of numbers (UTF-8). The path names the source in errors unless opts.source does. */
@@ -114,5 +190,5 @@ export function readCsvFile(path: string, opts: CsvOptions = {}): CsvTable {
   } catch (err) {
     throw fileError(path, 'a readable CSV file', err);
   }
-  return parseCsv(text, { ...opts, source: opts.source ?? path });
+  return parseCsv(text, { delimiter: delimiterFor(path), ...opts, source: opts.source ?? path });
 }

@@ -15,6 +15,13 @@ export interface Dataset {
   test: Matrix | null;
   rawRange: { min: number; max: number };
   image: { width: number; height: number } | null;
+  /**
+   * Whether the features have their own units (a table's columns), so each gets its own
+   * range when the model's scaling is fitted; images share one range.
+   */
+  perFeature?: boolean;
+  /** Feature names (a CSV header), when the data has them. */
+  columns?: string[] | null;
 }
 
 export interface DatasetOptions {
@@ -65,7 +72,7 @@ export function loadDataset(source: string, opts: DatasetOptions = {}): Dataset 
   }
   // A constant column set has no range to scale from; keep the map well defined.
   if (!(max > min)) max = min + 1;
-  return { source, train, test, rawRange: { min, max }, image: imageShape(t.cols) };
+  return { source, train, test, rawRange: { min, max }, image: imageShape(t.cols), perFeature: true, columns: t.header };
 }
 
 /** A scaled copy of raw rows. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../core/errors.js';
-import { rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
+import { countOutOfRange, fitFeatureScaling, rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
 
 const symmetric: Scaling = { kind: 'symmetric', min: 0, max: 255 };
 const unit: Scaling = { kind: 'unit', min: 0, max: 255 };
@@ -91,4 +91,19 @@ test('validateScaling rejects bad objects with one-line messages', () => {
     });
   }
   assert.throws(() => scalingFor('gauss', 0, 1), ValidationError);
+});
+
+test('per-feature scaling: each column on its own range, constant columns finite, saved and validated', () => {
+  // Two columns in different units (0..1 beside 5000..6000) and a constant one.
+  const rows = Float32Array.from([0, 5000, 7, 1, 6000, 7, 0.5, 5500, 7]);
+  const s = fitFeatureScaling('symmetric', rows, 3);
+  assert.deepEqual(s.featureMin, [0, 5000, 7]);
+  assert.deepEqual(s.featureMax, [1, 6000, 8]);
+  assert.deepEqual([...scaleInto(rows, s)], [-1, -1, -1, 1, 1, -1, 0, 0, -1]);
+  close(unscaleInto(scaleInto(rows, s), s), [...rows], 1e-3);
+  assert.equal(countOutOfRange(Float32Array.from([2, 5500, 7, 0.5, 4000, 9]), s), 3);
+  assert.deepEqual(validateScaling(JSON.parse(JSON.stringify(s))), s);
+  assert.throws(() => scaleInto(Float32Array.from([1, 2]), s), /multiple of the 3 features/);
+  assert.throws(() => validateScaling({ ...s, featureMax: [1, 2] }), /featureMax: expected 3 values/);
+  assert.throws(() => validateScaling({ ...s, featureMax: [1, 4000, 8] }), /feature 1 range: expected max > min/);
 });

@@ -8,6 +8,11 @@ import { ValidationError, expected, show } from '../core/errors.js';
  *   unit:      [min, max] -> [0, 1]   (ToTensor alone)
  *
  * The maps are linear and do not clamp: a value outside [min, max] lands outside the range.
+ *
+ * One range serves images, whose pixels share a unit. A table's columns do not (a column in
+ * 0..1 beside one in 5000..6000), so a table's Scaling carries a range per feature as well
+ * (scikit-learn's MinMaxScaler): feature j maps [featureMin[j], featureMax[j]] to the range,
+ * and min/max are then the smallest and largest of them, for reports.
  */
 export const SCALINGS = ['symmetric', 'unit'] as const;
 export type ScaleKind = (typeof SCALINGS)[number];
@@ -17,6 +22,9 @@ export interface Scaling {
   kind: ScaleKind;
   min: number;
   max: number;
+  /** Per-feature raw ranges, one entry per input feature (tables). Absent: one range for all. */
+  featureMin?: number[];
+  featureMax?: number[];
 }
 
 const CHOICES = SCALINGS.map((k) => show(k)).join(', ');
@@ -49,13 +57,29 @@ function output(what: string, length: number, out: Float32Array | undefined): Fl
  * which keeps round trips and reported ranges clean.
  */
 
-/** Raw values -> the scaled space. `out` may be `raw` itself (in place). */
+/** The raw ranges as flat arrays of the features' count (1 when the range is global). */
+function ranges(s: Scaling, length: number, what: string): { mins: ArrayLike<number>; maxs: ArrayLike<number>; n: number } {
+  if (s.featureMin === undefined || s.featureMax === undefined) return { mins: [s.min], maxs: [s.max], n: 1 };
+  const n = s.featureMin.length;
+  if (length % n !== 0) throw new ValidationError(expected(`${what} length`, `a multiple of the ${n} features the scaling was fitted on`, length));
+  return { mins: s.featureMin, maxs: s.featureMax, n };
+}
+
+/**
+ * Raw values -> the scaled space, row-major rows of the scaling's features. `out` may be
+ * `raw` itself (in place). Throws ValidationError when a per-feature scaling meets rows of
+ * another width.
+ */
 export function scaleInto(raw: Float32Array, s: Scaling, out?: Float32Array): Float32Array {
   const [lo, hi] = rangeOf(s.kind);
   const span = hi - lo;
-  const width = s.max - s.min;
   const dst = output('scaleInto', raw.length, out);
-  for (let i = 0; i < raw.length; i++) dst[i] = lo + ((raw[i]! - s.min) * span) / width;
+  const { mins, maxs, n } = ranges(s, raw.length, 'scaleInto input');
+  for (let j = 0; j < n; j++) {
+    const a = mins[j]!;
+    const width = maxs[j]! - a;
+    for (let i = j; i < raw.length; i += n) dst[i] = lo + ((raw[i]! - a) * span) / width;
+  }
   return dst;
 }
 
@@ -63,10 +87,54 @@ export function scaleInto(raw: Float32Array, s: Scaling, out?: Float32Array): Fl
 export function unscaleInto(scaled: Float32Array, s: Scaling, out?: Float32Array): Float32Array {
   const [lo, hi] = rangeOf(s.kind);
   const span = hi - lo;
-  const width = s.max - s.min;
   const dst = output('unscaleInto', scaled.length, out);
-  for (let i = 0; i < scaled.length; i++) dst[i] = s.min + ((scaled[i]! - lo) * width) / span;
+  const { mins, maxs, n } = ranges(s, scaled.length, 'unscaleInto input');
+  for (let j = 0; j < n; j++) {
+    const a = mins[j]!;
+    const width = maxs[j]! - a;
+    for (let i = j; i < scaled.length; i += n) dst[i] = a + ((scaled[i]! - lo) * width) / span;
+  }
   return dst;
+}
+
+/**
+ * How many raw values lie outside the range the scaling was fitted on (test data beyond
+ * the training range is allowed; commands report this count).
+ */
+export function countOutOfRange(raw: Float32Array, s: Scaling): number {
+  const { mins, maxs, n } = ranges(s, raw.length, 'data');
+  let count = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i]!;
+    if (v < mins[i % n]! || v > maxs[i % n]!) count++;
+  }
+  return count;
+}
+
+/**
+ * A per-feature Scaling fitted on rows of `cols` features: each feature's own min..max. A
+ * constant feature gets the range [v, v + 1], so it maps to the low end instead of 0/0.
+ */
+export function fitFeatureScaling(kind: ScaleKind, data: Float32Array, cols: number): Scaling {
+  if (!Number.isSafeInteger(cols) || cols < 1 || data.length % cols !== 0 || data.length === 0) {
+    throw new ValidationError(expected('rows to fit a scaling on', `a non-empty multiple of ${cols} values`, data.length));
+  }
+  const featureMin = new Array<number>(cols).fill(Infinity);
+  const featureMax = new Array<number>(cols).fill(-Infinity);
+  for (let i = 0; i < data.length; i++) {
+    const j = i % cols;
+    const v = data[i]!;
+    if (v < featureMin[j]!) featureMin[j] = v;
+    if (v > featureMax[j]!) featureMax[j] = v;
+  }
+  for (let j = 0; j < cols; j++) if (!(featureMax[j]! > featureMin[j]!)) featureMax[j] = featureMin[j]! + 1;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let j = 0; j < cols; j++) {
+    min = Math.min(min, featureMin[j]!);
+    max = Math.max(max, featureMax[j]!);
+  }
+  return validateScaling({ kind, min, max, featureMin, featureMax });
 }
 
 /**
@@ -103,7 +171,23 @@ export function validateScaling(obj: unknown): Scaling {
   if (!Number.isFinite(max - min)) {
     throw new ValidationError(expected('scaling range max - min', 'a finite number', max - min));
   }
-  return { kind, min, max };
+  const { featureMin, featureMax } = obj as Record<string, unknown>;
+  if (featureMin === undefined && featureMax === undefined) return { kind, min, max };
+  const list = (name: string, v: unknown): number[] => {
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new ValidationError(expected(`scaling.${name}`, 'a non-empty array of finite numbers', Array.isArray(v) ? `an array of ${v.length}` : v));
+    }
+    return v as number[];
+  };
+  const fmin = list('featureMin', featureMin);
+  const fmax = list('featureMax', featureMax);
+  if (fmin.length !== fmax.length) throw new ValidationError(expected('scaling.featureMax', `${fmin.length} values as in featureMin`, fmax.length));
+  for (let j = 0; j < fmin.length; j++) {
+    if (!(fmax[j]! > fmin[j]!) || !Number.isFinite(fmax[j]! - fmin[j]!)) {
+      throw new ValidationError(expected(`scaling feature ${j} range`, 'max > min, finite', `${fmin[j]}..${fmax[j]}`));
+    }
+  }
+  return { kind, min, max, featureMin: [...fmin], featureMax: [...fmax] };
 }
 
 /** Builds a validated Scaling, e.g. scalingFor('symmetric', 0, 255) for MNIST. */

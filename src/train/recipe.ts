@@ -4,7 +4,7 @@ import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { scaled, type Dataset } from '../data/dataset.js';
-import { rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { fitFeatureScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
 import { Autoencoder } from '../nn/autoencoder.js';
 import { checkContractiveDepth, type Regularization } from '../nn/regularizers.js';
@@ -134,6 +134,22 @@ export function regularizationOf(s: TrainSettings): Regularization {
   return { contractive: s.variant === 'contractive' ? (s.contractive ?? 0) : 0, sparse: s.sparse };
 }
 
+/**
+ * BCE is −[x log x̂ + (1−x) log(1−x̂)]: a target outside [0, 1] gives a loss that is not a
+ * cross-entropy (it can go negative), so such data is refused before training.
+ */
+function checkBceDomain(what: string, m: Matrix): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of m.data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo < 0 || hi > 1 || Number.isNaN(lo + hi)) {
+    throw new ValidationError(expected(`${what} for loss bce`, 'values in [0, 1] after scaling', `values in [${lo.toPrecision(4)}, ${hi.toPrecision(4)}]`));
+  }
+}
+
 /** A prepared run: the data scaled, the model initialised, ready to fit. */
 export interface Training {
   settings: TrainSettings;
@@ -160,11 +176,17 @@ export interface Training {
 export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: { inPlace?: boolean } = {}): Training {
   const settings = resolveSettings(partial);
   const layers = layersOf(settings, data.train.cols);
-  const scaling: Scaling = { kind: settings.scale, ...data.rawRange };
+  // A table's columns have their own units: each gets its own range (fitted on the training
+  // rows); images share one.
+  const scaling: Scaling = data.perFeature ? fitFeatureScaling(settings.scale, data.train.data, data.train.cols) : { kind: settings.scale, ...data.rawRange };
   // In place, the dataset's own rows become the scaled ones: MNIST's 188 MB is not held twice.
   const scale = (m: Matrix): Matrix => (opts.inPlace ? (scaleInto(m.data, scaling, m.data), m) : scaled(m, scaling));
   const train = scale(data.train);
   const test = data.test ? scale(data.test) : null;
+  if (settings.loss === 'bce') {
+    checkBceDomain('training data', train);
+    if (test) checkBceDomain('test data', test);
+  }
   const rng = new Rng(settings.seed);
   const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
   const optimizer = makeOptimizer(settings, model);
@@ -187,7 +209,7 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
       sparse: settings.sparse,
       backend: backend.name,
-      data: { source: data.source, trainCount: train.rows, testCount: test?.rows ?? 0, image: data.image },
+      data: { source: data.source, trainCount: train.rows, testCount: test?.rows ?? 0, image: data.image, ...(data.columns ? { columns: data.columns } : {}) },
     },
   };
   return {
