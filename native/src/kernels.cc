@@ -360,62 +360,46 @@ static inline void skstore(float* p, skvec v) { std::memcpy(p, &v, sizeof v); }
 #define sk_in_register(v) (void)0
 #endif
 
+// A buffer of the calling thread's, kept between calls, so a batch's transposed operand costs
+// no allocation; helper threads only read it during the call.
+static float* scratch(size_t n) {
+  static thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// One tile: rows i..i+3 of C, V vectors wide from column j; the sums over k in registers.
+template <int V>
+static inline void small_k_tile(const float* __restrict A, const float* __restrict Bt, int k, int ldb, float* __restrict C,
+                                int ldc, int i, int j) {
+  const float* a[4] = {A + (size_t)i * k, A + (size_t)(i + 1) * k, A + (size_t)(i + 2) * k, A + (size_t)(i + 3) * k};
+  skvec c[4][V] = {};
+  for (int p = 0; p < k; p++) {
+    skvec b[V];
+    for (int v = 0; v < V; v++) {
+      b[v] = skload(Bt + (size_t)p * ldb + j + v * SKV);
+      // Keeps b in registers: folded into each multiply as a memory operand it is loaded
+      // four times over, and the loads, not the multiplies, set the pace.
+      sk_in_register(b[v]);
+    }
+    for (int r = 0; r < 4; r++)
+      for (int v = 0; v < V; v++) c[r][v] += a[r][p] * b[v];
+  }
+  for (int r = 0; r < 4; r++)
+    for (int v = 0; v < V; v++) skstore(C + (size_t)(i + r) * ldc + j + v * SKV, c[r][v]);
+}
+
 static void small_k_product(const float* __restrict A, const float* __restrict Bt, int k, int n, float* __restrict C,
                             int r0, int r1, int ldb = -1, int ldc = -1) {
   if (ldb < 0) ldb = n;
   if (ldc < 0) ldc = n;
-  constexpr int R = 4, W = 2 * SKV;
   int i = r0;
-  for (; i + R <= r1; i += R) {
-    const float* a0 = A + (size_t)i * k;
-    const float* a1 = a0 + k;
-    const float* a2 = a1 + k;
-    const float* a3 = a2 + k;
+  for (; i + 4 <= r1; i += 4) {
     int j = 0;
-    for (; j + W <= n; j += W) {
-      skvec c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
-      for (int p = 0; p < k; p++) {
-        skvec b0 = skload(Bt + (size_t)p * ldb + j), b1 = skload(Bt + (size_t)p * ldb + j + SKV);
-        // Keeps b0 and b1 in registers: folded into each multiply as a memory operand they are
-        // loaded four times over, and the loads, not the multiplies, set the pace.
-        sk_in_register(b0);
-        sk_in_register(b1);
-        c00 += a0[p] * b0;
-        c01 += a0[p] * b1;
-        c10 += a1[p] * b0;
-        c11 += a1[p] * b1;
-        c20 += a2[p] * b0;
-        c21 += a2[p] * b1;
-        c30 += a3[p] * b0;
-        c31 += a3[p] * b1;
-      }
-      float* c = C + (size_t)i * ldc + j;
-      skstore(c, c00);
-      skstore(c + SKV, c01);
-      skstore(c + ldc, c10);
-      skstore(c + ldc + SKV, c11);
-      skstore(c + 2 * ldc, c20);
-      skstore(c + 2 * ldc + SKV, c21);
-      skstore(c + 3 * ldc, c30);
-      skstore(c + 3 * ldc + SKV, c31);
-    }
-    for (; j + SKV <= n; j += SKV) {
-      skvec c0 = {}, c1 = {}, c2 = {}, c3 = {};
-      for (int p = 0; p < k; p++) {
-        const skvec b = skload(Bt + (size_t)p * ldb + j);
-        c0 += a0[p] * b;
-        c1 += a1[p] * b;
-        c2 += a2[p] * b;
-        c3 += a3[p] * b;
-      }
-      float* c = C + (size_t)i * ldc + j;
-      skstore(c, c0);
-      skstore(c + ldc, c1);
-      skstore(c + 2 * ldc, c2);
-      skstore(c + 3 * ldc, c3);
-    }
+    for (; j + 2 * SKV <= n; j += 2 * SKV) small_k_tile<2>(A, Bt, k, ldb, C, ldc, i, j);
+    for (; j + SKV <= n; j += SKV) small_k_tile<1>(A, Bt, k, ldb, C, ldc, i, j);
     for (; j < n; j++) {
-      for (int r = 0; r < R; r++) {
+      for (int r = 0; r < 4; r++) {
         float s = 0.0f;
         for (int p = 0; p < k; p++) s += A[(size_t)(i + r) * k + p] * Bt[(size_t)p * ldb + j];
         C[(size_t)(i + r) * ldc + j] = s;
@@ -449,7 +433,7 @@ static bool narrow_product_fits(bool transA, int m, int n, int k) { return !tran
 static void narrow_product(bool transB, int m, int n, int k, const float* A, const float* B, float* C, float beta,
                            const float* bias, int act) {
   const int np = (n + SKV - 1) / SKV * SKV;
-  std::vector<float> bt((size_t)k * np, 0.0f);
+  float* bt = scratch((size_t)k * np);
   if (transB) {
     // B is [n, k]: transposed in strips of 64 rows of bt, which stay in L1 while the n rows of B are read.
     for (int p0 = 0; p0 < k; p0 += 64) {
@@ -458,15 +442,16 @@ static void narrow_product(bool transB, int m, int n, int k, const float* A, con
         for (int p = p0; p < p1; p++) bt[(size_t)p * np + j] = B[(size_t)j * k + p];
     }
   } else {
-    for (int p = 0; p < k; p++) std::memcpy(bt.data() + (size_t)p * np, B + (size_t)p * n, sizeof(float) * n);
+    for (int p = 0; p < k; p++) std::memcpy(bt + (size_t)p * np, B + (size_t)p * n, sizeof(float) * n);
   }
+  for (int p = 0; p < k; p++) std::fill(bt + (size_t)p * np + n, bt + (size_t)p * np + np, 0.0f);
   const size_t never = (size_t)-1;
   const bool split = (size_t)m * n * k >= ((size_t)1 << 20);
   parallel_for((size_t)m, split ? 0 : never, [&](size_t r0, size_t r1) {
     float tmp[4 * 64];
     for (size_t i = r0; i < r1; i += 4) {
       const int rows = (int)std::min<size_t>(4, r1 - i);
-      small_k_product(A + i * k, bt.data(), k, np, tmp, 0, rows, np, np);
+      small_k_product(A + i * k, bt, k, np, tmp, 0, rows, np, np);
       for (int r = 0; r < rows; r++) {
         float* __restrict c = C + (i + r) * n;
         const float* __restrict t = tmp + r * np;
@@ -491,13 +476,12 @@ double dense_mse_backward(bool transB, int m, int n, int k, const float* A, cons
   if (k > 0 && k <= SMALL_K) {
     // op(B) as [k, n], then each thread takes whole 16-row blocks: four rows' product, then
     // their loss and gradient while the rows are in L1.
-    std::vector<float> bt;
     const float* Bt = B;
     if (transB) {
-      bt.resize((size_t)k * n);
+      float* bt = scratch((size_t)k * n);
       for (int j = 0; j < n; j++)
         for (int p = 0; p < k; p++) bt[(size_t)p * n + j] = B[(size_t)j * k + p];
-      Bt = bt.data();
+      Bt = bt;
     }
     const size_t grainRows = std::max<size_t>(LB, ((size_t)1 << 20) / ((size_t)n * k + 1));
     parallel_for((size_t)m, grainRows, [&](size_t m0, size_t m1) {
