@@ -79,15 +79,16 @@ export function parseCsv(text: string, opts: CsvOptions = {}): CsvTable {
   if (headerMode !== true && headerMode !== false && headerMode !== 'auto') {
     throw new ValidationError(expected('CSV header option', "true, false or 'auto'", headerMode));
   }
-  let records: string[][];
+  let parsed: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { delimiter, bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: false }) as string[][];
+    // info: each record with the parser's line count, for messages.
+    parsed = parse(text, { delimiter, bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof parsed;
   } catch (err) {
-    const e = err as { message?: string; lines?: number };
+    const e = err as { message?: string };
     throw new DataFormatError(`${source}: expected CSV, received text the parser rejects: ${(e.message ?? String(err)).split('\n')[0]}`);
   }
-  // csv-parse does not report line numbers for records; count them from the text for messages.
-  const lineOf = lineNumbers(text, records.length);
+  const records = parsed.map((p) => p.record);
+  const lineOf = (r: number): number => parsed[r]?.info.lines ?? r + 1;
   if (records.length === 0) {
     throw new DataFormatError(`${source}: expected at least one data row, received no non-blank lines (empty file)`);
   }
@@ -141,40 +142,6 @@ function numberField(field: string, where: string): number {
   // The table is float32: a double beyond its range would silently become Infinity there.
   if (!Number.isFinite(Math.fround(v))) throw new DataFormatError(expected(where, 'a finite number within float32 range', field));
   return v;
-}
-
-/**
- * The 1-based line of each non-blank record, for messages: a quoted field may span lines, so
- * this follows quotes as the parser does (double quotes, "" inside a quoted field).
- */
-function lineNumbers(text: string, count: number): (record: number) => number {
-  const starts: number[] = [];
-  let line = 1;
-  let inQuotes = false;
-  let blank = true;
-  let recordLine = 1;
-  const t = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  for (let i = 0; i <= t.length && starts.length < count; i++) {
-    const ch = i < t.length ? t[i]! : '\n';
-    if (inQuotes) {
-      if (ch === '"') {
-        if (t[i + 1] === '"') i++;
-        else inQuotes = false;
-      } else if (ch === '\n') line++;
-      continue;
-    }
-    if (ch === '"') {
-      inQuotes = true;
-      blank = false;
-    } else if (ch === '\n' || ch === '\r') {
-      if (!blank) starts.push(recordLine);
-      if (ch === '\r' && t[i + 1] === '\n') i++;
-      line++;
-      recordLine = line;
-      blank = true;
-    } else if (ch !== ' ' && ch !== '\t') blank = false;
-  }
-  return (r) => starts[r] ?? r + 1;
 }
 
 /** The delimiter a path's extension implies: a tab for .tsv or .tab, else a comma. */
