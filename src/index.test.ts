@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Adam, Autoencoder, evaluate, fit, loadDataset, loadModel, prepareTraining, resolveBackend, Rng, saveModel, scaled } from './index.js';
+import { Adam, Autoencoder, evaluate, fit, loadMnistDataset, loadModel, prepareTraining, resolveBackend, Rng, saveModel, scaled } from './index.js';
 
 test("the README's library example works through the public index", () => {
-  const data = loadDataset('mnist', { limit: 1000 });
+  const data = loadMnistDataset({ limit: 1000 });
   const { backend } = resolveBackend('auto');
   const run = prepareTraining({ hidden: 30, epochs: 2 }, data, backend);
   const epochs: number[] = [];
@@ -21,7 +21,7 @@ test("the README's library example works through the public index", () => {
 });
 
 test("the README's manual pieces compose: Autoencoder, Adam, fit", () => {
-  const data = loadDataset('mnist', { limit: 512 });
+  const data = loadMnistDataset({ limit: 512 });
   const x = scaled(data.train, { kind: 'symmetric', ...data.rawRange });
   const { backend } = resolveBackend('js');
   const rng = new Rng(1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveBackend } from '../backends/index.js';
 import { ValidationError } from '../core/errors.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { prepareTraining } from '../train/recipe.js';
 import { compareInpainting, inpaintingTable } from './inpaint.js';
 import { contractiveStudy, syntheticPcaStudy } from './lab.js';
@@ -18,13 +18,13 @@ test('a tied linear autoencoder spans the top-d PCA subspace of synthetic data: 
 });
 
 test('the contractive penalty contracts: mean ‖∂h/∂x‖_F falls as λ grows', () => {
-  const data = loadDataset('mnist', { limit: 3000 });
+  const data = loadMnistDataset({ limit: 3000 });
   const rows = contractiveStudy(data, { epochs: 3, backend }, [0, 1e-3, 1e-2]);
   assert.ok(rows[0]!.jacobianNorm > rows[1]!.jacobianNorm && rows[1]!.jacobianNorm > rows[2]!.jacobianNorm, JSON.stringify(rows));
 });
 
 test('inpainting comparison: masks, kept pixels, OpenCV outputs and an honest verdict', async () => {
-  const data = loadDataset('mnist', { limit: 2000 });
+  const data = loadMnistDataset({ limit: 2000 });
   const run = prepareTraining({ hidden: 100, epochs: 2, variant: 'denoising' }, data, backend, { inPlace: true });
   run.fit();
   const c = await compareInpainting(run.model, run.config.scaling, run.test!, { noise: 'dropout:0.5', count: 40, seed: 3, image: data.image!, backend });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { resolveBackend } from '../backends/index.js';
 import { matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { downsampleArea, upsampleBicubic } from '../baselines/resize.js';
 import { loadOpenCv } from '../baselines/opencv.js';
 import { Autoencoder } from '../nn/autoencoder.js';
@@ -83,7 +83,7 @@ test('resizing matches OpenCV: INTER_AREA down, INTER_CUBIC up', async () => {
 });
 
 test('energy minimisation lowers the energy and, on grey patches, beats the plain reconstruction', async () => {
-  const data = loadDataset('mnist', { limit: 4000 });
+  const data = loadMnistDataset({ limit: 4000 });
   const run = prepareTraining({ hidden: 200, epochs: 3, variant: 'denoising' }, data, backend, { inPlace: true });
   run.fit();
   const c = await comparePatchInpainting(run.model, run.config.scaling, run.test!, { patch: 10, count: 100, seed: 1, image: data.image!, backend, steps: 150, lr: 0.05, penalty: 1e-3 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { resolveBackend } from '../backends/index.js';
 import { ValidationError } from '../core/errors.js';
 import { matrix } from '../core/matrix.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { decodePng } from '../viz/image.js';
 import { greyPng, isEightBit, losslessBaselines, psnrStats, rateDistortion, rdFigure, rdNotes, rdTable } from './compress.js';
 
@@ -23,7 +23,7 @@ test('psnrStats: the mean of per-row PSNR (peak 1, capped at 100 dB) and the mea
 });
 
 test('lossless baselines: raw bytes, a PNG per image that decodes to the same pixels, one deflate stream', () => {
-  const data = loadDataset('mnist', { limit: 50 });
+  const data = loadMnistDataset({ limit: 50 });
   const test = data.test!;
   assert.ok(isEightBit(test));
   assert.equal(isEightBit(matrix(1, 2, new Float32Array([0, 0.5]))), false);
@@ -39,7 +39,7 @@ test('lossless baselines: raw bytes, a PNG per image that decodes to the same pi
 });
 
 test('rateDistortion: every method and format, bytes per image, and PSNR that follows the code size and precision', () => {
-  const data = loadDataset('mnist', { limit: 300 });
+  const data = loadMnistDataset({ limit: 300 });
   const lines: string[] = [];
   const r = rateDistortion(data, { dims: [8, 4], epochs: 5, backend: resolveBackend('auto').backend, onProgress: (l) => lines.push(l) });
   assert.deepEqual(r.dims, [4, 8]);
@@ -78,7 +78,7 @@ test('rateDistortion: every method and format, bytes per image, and PSNR that fo
 });
 
 test('rateDistortion refuses bad code sizes and data without a test set', () => {
-  const data = loadDataset('mnist', { limit: 20 });
+  const data = loadMnistDataset({ limit: 20 });
   const backend = resolveBackend('auto').backend;
   assert.throws(() => rateDistortion(data, { dims: [0], epochs: 1, backend }), /dims\[0\]: expected an integer in \[1, 784\], received 0/);
   assert.throws(() => rateDistortion(data, { dims: [], epochs: 1, backend }), /dims: expected at least one code size/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Backend } from '../core/backend.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { prepareTraining, type TrainSettings } from '../train/recipe.js';
 import { JsBackend } from './js/index.js';
 
@@ -25,7 +25,7 @@ const CASES: Array<[string, Partial<TrainSettings>]> = [
 ];
 
 function losses(backend: Backend, settings: Partial<TrainSettings>): number[] {
-  const data = loadDataset('mnist', { limit: 20 * 64 });
+  const data = loadMnistDataset({ limit: 20 * 64 });
   const run = prepareTraining({ ...settings, epochs: 1, batchSize: 64, seed: 11 }, data, backend, { inPlace: true });
   const out: number[] = [];
   run.fit({ onBatchEnd: (b) => out.push(b.loss) });

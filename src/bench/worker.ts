@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { resolveBackend, NativeBackend } from '../backends/index.js';
 import { matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { evaluate } from '../train/evaluate.js';
 import { prepareTraining } from '../train/recipe.js';
 
@@ -29,7 +29,7 @@ function train(args: Record<string, string | undefined>): object {
   const { backend } = resolveBackend(args.backend ?? 'auto');
   // A slow backend times a prefix of the epoch's batches, and the per-sample rate is extrapolated.
   const limit = batches === undefined ? undefined : batches * BATCH;
-  const data = loadDataset('mnist', limit === undefined ? {} : { limit });
+  const data = loadMnistDataset(limit === undefined ? {} : { limit });
   const run = prepareTraining({ hidden, epochs, seed: 0, ...(noise ? { noise } : {}) }, data, backend, { inPlace: true });
   const history = run.fit();
   const best = Math.min(...history.map((m) => m.seconds));

@@ -153,15 +153,16 @@ test('bad values: one line on stderr, exit code 2, nothing written', () => {
   const kept = join(dir, 'kept');
   mkdirSync(kept);
   writeFileSync(join(kept, 'anomaly.json'), 'keep me');
-  usage(['anomaly', '--holdout', '10', '--out', out], /--holdout: expected a digit 0\.\.9 or all, received "10"/);
-  usage(['anomaly', '--holdout', 'seven', '--out', out], /--holdout: expected a digit 0\.\.9 or all, received "seven"/);
+  // A label value MNIST does not have: named as such (labels are any integers for other sources).
+  usage(['anomaly', '--holdout', '10', '--limit', '500', '--out', out], /--holdout 10: expected test digits both of class 10 and of other classes .* received 0 of class 10/);
+  usage(['anomaly', '--holdout', 'seven', '--out', out], /--holdout: expected a label value \(an integer, e\.g\. a digit 0\.\.9\) or all, received "seven"/);
   usage(['anomaly', '--out', out], /--holdout: expected a digit 0\.\.9 or all for --data mnist, received nothing/);
   usage(['anomaly', '--holdout', '3', '--contamination', '0', '--out', out], /--contamination: expected a fraction in \(0, 0\.5\], received "0"/);
   usage(['anomaly', '--holdout', '3', '--contamination', '0.6', '--out', kept], /--contamination: expected a fraction in \(0, 0\.5\], received "0\.6"/);
   usage(['anomaly', '--holdout', '3', '--sigma', '-1', '--out', out], /--sigma: expected a number >= 0, received "-1"/);
   usage(['anomaly', '--holdout', '3', '--sigma', '2', '--contamination', '0.1', '--out', kept], /--contamination and --sigma: expected one of them, received both/);
-  usage(['anomaly', '--holdout', '3', '--label-column', 'last', '--out', out], /--label-column: expected only with CSV --data/);
-  usage(['anomaly', '--data', trainCsv, '--holdout', '3', '--out', out], /--holdout: expected only with --data mnist/);
+  usage(['anomaly', '--holdout', '3', '--label-column', 'last', '--out', out], /--label-column: expected only for scoring CSV rows \(a hold-out uses the source's own labels\)/);
+  usage(['anomaly', '--data', trainCsv, '--holdout', '3', '--out', out], /--holdout: expected a source with labels .*, received csv data .*train\.csv without labels/);
   usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', '9', '--out', kept], /--label-column: expected last or a column index in 0\.\.8 of .*test\.csv, received "9"/);
   usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', 'first', '--out', out], /--label-column: expected last or a 0-based column index, received "first"/);
   // Column 3 holds features, not 0/1 labels.

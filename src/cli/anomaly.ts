@@ -21,9 +21,8 @@ import type { Backend } from '../core/backend.js';
 import { DataFormatError } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/matrix.js';
 import { readCsvFile, type CsvTable } from '../data/csv.js';
-import { imageShape } from '../data/dataset.js';
-import { loadMnist, MNIST_RAW_RANGE, MNIST_SIDE } from '../data/mnist.js';
-import { scaleInto } from '../data/scaling.js';
+import { imageShape, loadDataset, loadMnistDataset, splitValidation } from '../data/dataset.js';
+import { countOutOfRange, fitFeatureScaling, fitSharedScaling, scaleInto, type Scaling } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { outputActivationOf, resolveSettings, type TrainSettings } from '../train/recipe.js';
 import { encodePng, type Raster } from '../viz/image.js';
@@ -52,7 +51,6 @@ interface AnomalyFlags {
 }
 
 const DEFAULT_CONTAMINATION = 0.1;
-const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /** The notebook's model and recipe, with the few knobs this command exposes. */
 function settingsOf(f: AnomalyFlags, hidden: number): Partial<TrainSettings> {
@@ -72,10 +70,11 @@ function ruleOf(f: AnomalyFlags): ThresholdRule {
   return { kind: 'contamination', value: c };
 }
 
-function holdoutsOf(text: string): number[] {
-  if (text === 'all') return DIGITS;
-  if (!/^\d$/.test(text.trim())) throw new UsageError(`--holdout: expected a digit 0..9 or all, received "${text}"`);
-  return [Number(text)];
+/** --holdout: one label value (any integer), or null for "all" (each label value present, in turn). */
+function holdoutOf(text: string): number | null {
+  if (text === 'all') return null;
+  if (!/^[+-]?\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw new UsageError(`--holdout: expected a label value (an integer, e.g. a digit 0..9) or all, received "${text}"`);
+  return Number(text);
 }
 
 const r4 = (v: number) => +v.toFixed(4);
@@ -140,15 +139,15 @@ function parse(f: AnomalyFlags) {
   const hidden = f.hidden === undefined ? undefined : intFlag('--hidden', f.hidden);
   settingsOf(f, hidden ?? 1); // checks --epochs, --batch, --lr, --seed now
   if (existsSync(f.out) && !statSync(f.out).isDirectory()) throw new UsageError(`--out: expected a directory, received the file "${f.out}"`);
-  if (f.data === 'mnist') {
-    if (f.testData !== undefined) throw new UsageError('--test-data: expected only with CSV --data, received it with mnist');
-    if (f.labelColumn !== undefined) throw new UsageError('--label-column: expected only with CSV --data (MNIST has its labels), received it with mnist');
+  if (f.holdout !== undefined || f.data === 'mnist') {
+    // Hold-outs by label value: MNIST's digits, an IDX set's labels, an image folder's classes.
+    if (f.labelColumn !== undefined) throw new UsageError('--label-column: expected only for scoring CSV rows (a hold-out uses the source\'s own labels), received it with --holdout');
     if (f.holdout === undefined) throw new UsageError('--holdout: expected a digit 0..9 or all for --data mnist, received nothing');
-    return { mode: 'mnist' as const, holdouts: holdoutsOf(f.holdout), all: f.holdout === 'all', rule, show, limit, hidden };
+    const holdout = holdoutOf(f.holdout);
+    return { mode: 'holdout' as const, holdout, all: holdout === null, rule, show, limit, hidden };
   }
-  if (!f.data.toLowerCase().endsWith('.csv')) throw new UsageError(`--data: expected mnist or a path ending in .csv, received "${f.data}"`);
+  if (!f.data.toLowerCase().endsWith('.csv')) throw new UsageError(`--data: expected mnist, a labelled source with --holdout, or a path ending in .csv, received "${f.data}"`);
   if (f.testData !== undefined && !f.testData.toLowerCase().endsWith('.csv')) throw new UsageError(`--test-data: expected a path ending in .csv, received "${f.testData}"`);
-  if (f.holdout !== undefined) throw new UsageError('--holdout: expected only with --data mnist, received it with a CSV');
   let labelColumn: 'last' | number | undefined;
   if (f.labelColumn !== undefined) {
     if (f.labelColumn === 'last') labelColumn = 'last';
@@ -163,8 +162,8 @@ export function registerAnomaly(program: Command): void {
     .command('anomaly')
     .description('anomaly detection by reconstruction error: train on normal data, flag samples the autoencoder reconstructs badly')
     .requiredOption('--out <dir>', 'folder for anomaly.json, anomaly.md, scores.csv, scores-histogram.png, roc.png and explain.png')
-    .option('--data <source>', '"mnist" or a CSV of training rows (normal, or contaminated with a few anomalies)', 'mnist')
-    .option('--holdout <k>', 'MNIST: train without digit k (0..9) and call it the anomaly; "all" runs k = 0..9')
+    .option('--data <source>', '"mnist", a labelled IDX folder or image folder (with --holdout), or a CSV of training rows (normal, or contaminated with a few anomalies)', 'mnist')
+    .option('--holdout <k>', 'train without label k (an MNIST digit 0..9, an IDX label, an image folder\'s class index) and call it the anomaly; "all" runs each label in turn')
     .option('--test-data <csv>', 'CSV: the rows to score (default: the --data rows themselves)')
     .option('--label-column <col>', 'CSV: the column of the scored rows holding 0 (normal) or 1 (anomaly), "last" or a 0-based index; removed from the features')
     .option('--contamination <c>', 'threshold = the (1 - c) quantile of the training scores, c in (0, 0.5] (default 0.1)')
@@ -178,11 +177,11 @@ export function registerAnomaly(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and shuffling', '0')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .option('--json', 'print the JSON summary on stdout')
-    .action((f: AnomalyFlags) => {
+    .action(async (f: AnomalyFlags) => {
       const started = performance.now();
       const p = parse(f);
       const backend = backendFrom(f.backend);
-      const result = p.mode === 'mnist' ? runMnist(f, p, backend) : runCsv(f, p, backend);
+      const result = p.mode === 'holdout' ? await runHoldout(f, p, backend) : runCsv(f, p, backend);
       const seconds = (performance.now() - started) / 1000;
       result.summary.seconds = { ...(result.summary.seconds as object), total: r4(seconds) };
       ensureDir(f.out);
@@ -203,38 +202,57 @@ interface Outcome {
   figures: Array<[string, Raster]>;
 }
 
-type MnistPlan = Extract<ReturnType<typeof parse>, { mode: 'mnist' }>;
+type HoldoutPlan = Extract<ReturnType<typeof parse>, { mode: 'holdout' }>;
 type CsvPlan = Extract<ReturnType<typeof parse>, { mode: 'csv' }>;
 
-function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
-  const { train, test } = loadMnist(p.limit === undefined ? {} : { trainLimit: p.limit, testLimit: Math.min(p.limit, 10000) });
-  for (const k of p.holdouts) {
+/** The labelled rows a hold-out run uses: a source's training and test parts (or a seeded split). */
+async function holdoutData(f: AnomalyFlags, p: HoldoutPlan) {
+  const seed = intFlag('--seed', f.seed, 0);
+  let data = f.data === 'mnist' ? loadMnistDataset(p.limit === undefined ? {} : { limit: p.limit }) : await loadDataset(f.data, { ...(p.limit === undefined ? {} : { limit: p.limit }), ...(f.testData === undefined ? {} : { testData: f.testData }) });
+  if (!data.labels || data.labels.length !== data.train.rows) throw new UsageError(`--holdout: expected a source with labels (MNIST, an IDX folder with labels files, an image folder with one subfolder per class), received ${data.kind} data ${f.data} without labels`);
+  if (!data.test) data = splitValidation(data, 0.2, seed);
+  if (!data.testLabels) throw new UsageError(`--holdout: expected labels for the test rows too, received none for ${f.testData ?? f.data}`);
+  const labels: Int32Array = data.labels!;
+  const testLabels: Int32Array = data.testLabels;
+  const present = [...new Set(testLabels)].sort((a, b) => a - b);
+  return { data, train: { images: data.train, labels }, test: { images: data.test!, labels: testLabels }, holdouts: p.holdout === null ? present : [p.holdout] };
+}
+
+async function runHoldout(f: AnomalyFlags, p: HoldoutPlan, backend: Backend): Promise<Outcome> {
+  const { data, train, test, holdouts } = await holdoutData(f, p);
+  const mnist = data.kind === 'mnist';
+  const noun = mnist ? 'digit' : 'class';
+  const nouns = mnist ? 'digits' : 'rows';
+  const setName = mnist ? 'MNIST' : f.data;
+  const features = train.images.cols;
+  for (const k of holdouts) {
     const inTest = test.labels.filter((l) => l === k).length;
     if (inTest === 0 || inTest === test.labels.length) {
-      throw new UsageError(`--holdout ${k}: expected test digits both of class ${k} and of other classes among the ${test.labels.length} test rows (raise --limit), received ${inTest} of class ${k}`);
+      throw new UsageError(`--holdout ${k}: expected test ${nouns} both of class ${k} and of other classes among the ${test.labels.length} test rows (raise --limit), received ${inTest} of class ${k}`);
     }
-    if (train.labels.every((l) => l === k)) throw new UsageError(`--holdout ${k}: expected training digits other than ${k} (raise --limit), received none`);
+    if (train.labels.every((l) => l === k)) throw new UsageError(`--holdout ${k}: expected training ${nouns} other than ${k} (raise --limit), received none`);
   }
-  // The notebook's scaling, [0, 255] → [-1, 1], done once in place for every run.
-  const scaling = { kind: 'symmetric' as const, ...MNIST_RAW_RANGE };
+  // The notebook's scaling, [0, 255] → [-1, 1] for uint8 pictures (the source's shared range), done once in place for every run.
+  const scaling: Scaling = data.perFeature ? fitFeatureScaling('symmetric', train.images.data, features) : fitSharedScaling('symmetric', train.images.data, data.rawRange);
   scaleInto(train.images.data, scaling, train.images.data);
   scaleInto(test.images.data, scaling, test.images.data);
   const settings = settingsOf(f, p.hidden ?? 30);
-  const model = describeModel(settings, 784, backend);
+  const model = describeModel(settings, features, backend);
   const how = describeThresholdRule(p.rule);
   const runs: HoldoutResult[] = [];
-  for (const k of p.holdouts) {
-    if (!p.all) process.stderr.write(`ae anomaly: training 784→${settings.hidden}→784 on the training digits that are not ${k}, backend ${backend.name}\n`);
+  for (const k of holdouts) {
+    if (!p.all) process.stderr.write(`ae anomaly: training ${features}→${settings.hidden}→${features} on the training ${nouns} that are not ${k}, backend ${backend.name}\n`);
     const run = holdoutRun({ x: train.images, labels: train.labels }, { x: test.images, labels: test.labels }, k, settings, backend, {
       threshold: p.rule,
       ...(p.all ? {} : { callbacks: progressCallbacks(settings.epochs!) }),
     });
     if (p.all) {
-      process.stderr.write(`ae anomaly: holdout ${k}: trained on ${run.trainCount} digits in ${run.seconds.train.toFixed(1)} s, ROC-AUC ${fmt(run.metrics.rocAuc)}, PR-AUC ${fmt(run.metrics.prAuc)}\n`);
+      process.stderr.write(`ae anomaly: holdout ${k}: trained on ${run.trainCount} ${nouns} in ${run.seconds.train.toFixed(1)} s, ROC-AUC ${fmt(run.metrics.rocAuc)}, PR-AUC ${fmt(run.metrics.prAuc)}\n`);
     }
     runs.push(run);
   }
-  const image = { width: MNIST_SIDE, height: MNIST_SIDE };
+  // Pictures are drawn as themselves; other rows as a strip of their values.
+  const image = data.image ?? { width: features, height: 1 };
   const runJson = (r: HoldoutResult) => ({
     holdout: r.holdout,
     trainCount: r.trainCount,
@@ -244,7 +262,7 @@ function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
     seconds: { train: r4(r.seconds.train), score: r4(r.seconds.score) },
   });
   const thresholdJson = { rule: p.rule.kind, value: p.rule.value, how, flagged: 'score > threshold' };
-  const base = { data: 'mnist', trainCount: train.labels.length, testCount: test.labels.length, model, scaling, threshold: thresholdJson };
+  const base = { data: f.data, trainCount: train.labels.length, testCount: test.labels.length, model, scaling, threshold: thresholdJson };
 
   if (!p.all) {
     const r = runs[0]!;
@@ -252,28 +270,28 @@ function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
     const m = r.metrics;
     const summary: Record<string, unknown> = { ...base, task: 'holdout', ...runJson(r), threshold: { ...thresholdJson, threshold: r.detector.threshold } };
     const markdown = [
-      `# Anomaly detection: MNIST with digit ${k} held out`,
+      `# Anomaly detection: ${setName} with ${noun} ${k} held out`,
       '',
-      `Trained 784→${settings.hidden}→784 (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) on the ${r.trainCount} training digits that are not ${k}; scored the ${m.count} test digits, of which the ${m.anomalies} of digit ${k} are the anomalies. A digit's score is its reconstruction error (mean squared error per pixel in [-1, 1] scaling); it is flagged as an anomaly when its score is above the threshold ${sci(r.detector.threshold)}, ${how}.`,
+      `Trained ${features}→${settings.hidden}→${features} (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) on the ${r.trainCount} training ${nouns} that are not ${noun} ${k}; scored the ${m.count} test ${nouns}, of which the ${m.anomalies} of ${noun} ${k} are the anomalies. A ${mnist ? 'digit' : 'row'}'s score is its reconstruction error (mean squared error per value in [-1, 1] scaling); it is flagged as an anomaly when its score is above the threshold ${sci(r.detector.threshold)}, ${how}.`,
       '',
       metricsTable(m),
     ].join('\n');
     const top = topIndices(r.scores, p.show);
     const x = pickRows(test.images, top);
     const figures: Array<[string, Raster]> = [
-      ['scores-histogram.png', scoreHistogramFigure(r.scores, r.anomalous, r.detector.threshold, { title: `Test reconstruction errors, model trained without digit ${k}`, normalLabel: `digits other than ${k}`, anomalyLabel: `digit ${k}`, thresholdLabel: `threshold (${thresholdShort(p.rule)})` })],
-      ['roc.png', rocFigure([{ label: `digit ${k} vs rest, AUC ${fmt(m.rocAuc)}`, ...rocCurve(r.scores, r.anomalous) }], { title: `ROC, digit ${k} held out (AUC ${fmt(m.rocAuc)})` })],
+      ['scores-histogram.png', scoreHistogramFigure(r.scores, r.anomalous, r.detector.threshold, { title: `Test reconstruction errors, model trained without ${noun} ${k}`, normalLabel: `${mnist ? 'digits' : 'classes'} other than ${k}`, anomalyLabel: `${noun} ${k}`, thresholdLabel: `threshold (${thresholdShort(p.rule)})` })],
+      ['roc.png', rocFigure([{ label: `${noun} ${k} vs rest, AUC ${fmt(m.rocAuc)}`, ...rocCurve(r.scores, r.anomalous) }], { title: `ROC, ${noun} ${k} held out (AUC ${fmt(m.rocAuc)})` })],
       [
         'explain.png',
         explainFigure(x, r.detector.reconstruct(x), r.detector.featureErrors(x), {
           image,
           range: [-1, 1],
-          captions: top.map((i) => [`#${i}`, `digit ${test.labels[i]}`, sci(r.scores[i]!)]),
-          title: `The ${top.length} highest-scoring test digits under the model trained without digit ${k}, highest first: each digit, its reconstruction and where the error is (threshold ${sci(r.detector.threshold)}).`,
+          captions: top.map((i) => [`#${i}`, `${noun} ${test.labels[i]}`, sci(r.scores[i]!)]),
+          title: `The ${top.length} highest-scoring test ${nouns} under the model trained without ${noun} ${k}, highest first: each one, its reconstruction and where the error is (threshold ${sci(r.detector.threshold)}).`,
         }),
       ],
     ];
-    const lines = ['index,digit,score,flagged'];
+    const lines = [`index,${mnist ? 'digit' : 'label'},score,flagged`];
     for (let i = 0; i < r.scores.length; i++) lines.push(`${i},${test.labels[i]},${r.scores[i]},${r.scores[i]! > r.detector.threshold ? 1 : 0}`);
     return { summary, markdown, scoresCsv: lines.join('\n') + '\n', figures };
   }
@@ -282,7 +300,7 @@ function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
   const means = { rocAuc: mean((m) => m.rocAuc), prAuc: mean((m) => m.prAuc), precision: mean((m) => m.precision), recall: mean((m) => m.recall), f1: mean((m) => m.f1) };
   const summary: Record<string, unknown> = { ...base, task: 'holdout-all', runs: runs.map(runJson), mean: means, seconds: { train: r4(runs.reduce((s, r) => s + r.seconds.train, 0)) } };
   const table = [
-    '| held-out digit | training digits | test anomalies | ROC-AUC | PR-AUC | precision | recall | F1 | threshold |',
+    `| held-out ${noun} | training ${nouns} | test anomalies | ROC-AUC | PR-AUC | precision | recall | F1 | threshold |`,
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map((r) => {
       const m = r.metrics;
@@ -291,9 +309,9 @@ function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
     `| mean | | | ${fmt(means.rocAuc)} | ${fmt(means.prAuc)} | ${fmt(means.precision)} | ${fmt(means.recall)} | ${fmt(means.f1)} | |`,
   ].join('\n');
   const markdown = [
-    '# Anomaly detection: MNIST, each digit held out in turn',
+    `# Anomaly detection: ${setName}, each ${noun} held out in turn`,
     '',
-    `For each digit k, a 784→${settings.hidden}→784 autoencoder (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) is trained on the training digits that are not k and scores all ${test.labels.length} test digits; the digits k are the anomalies. Scores are reconstruction errors (mean squared error per pixel in [-1, 1] scaling); a digit is flagged when its score is above the threshold, ${how}. PR-AUC is average precision; a random ranking scores the anomaly fraction, about 0.1.`,
+    `For each ${noun} k, a ${features}→${settings.hidden}→${features} autoencoder (tanh, MSE, Adam lr ${settings.lr}, batch ${settings.batchSize}, ${settings.epochs} epochs, seed ${settings.seed}) is trained on the training ${nouns} that are not k and scores all ${test.labels.length} test ${nouns}; the ${nouns} of class k are the anomalies. Scores are reconstruction errors (mean squared error per value in [-1, 1] scaling); a row is flagged when its score is above the threshold, ${how}. PR-AUC is average precision; a random ranking scores the anomaly fraction${mnist ? ', about 0.1' : ''}.`,
     '',
     table,
   ].join('\n');
@@ -314,8 +332,8 @@ function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
         runs.map((r) =>
           scoreHistogramFigure(r.scores, r.anomalous, r.detector.threshold, {
             title: `without ${r.holdout}: ROC-AUC ${r.metrics.rocAuc.toFixed(3)}`,
-            normalLabel: 'other digits',
-            anomalyLabel: `digit ${r.holdout}`,
+            normalLabel: mnist ? 'other digits' : 'other classes',
+            anomalyLabel: `${noun} ${r.holdout}`,
             thresholdLabel: 'threshold',
             width: 420,
             height: 300,
@@ -324,18 +342,18 @@ function runMnist(f: AnomalyFlags, p: MnistPlan, backend: Backend): Outcome {
         5,
       ),
     ],
-    ['roc.png', rocFigure(runs.map((r) => ({ label: `${r.holdout} held out, AUC ${r.metrics.rocAuc.toFixed(3)}`, ...rocCurve(r.scores, r.anomalous) })), { title: `ROC per held-out digit (mean AUC ${means.rocAuc.toFixed(3)})`, width: 720, height: 640 })],
+    ['roc.png', rocFigure(runs.map((r) => ({ label: `${r.holdout} held out, AUC ${r.metrics.rocAuc.toFixed(3)}`, ...rocCurve(r.scores, r.anomalous) })), { title: `ROC per held-out ${noun} (mean AUC ${means.rocAuc.toFixed(3)})`, width: 720, height: 640 })],
     [
       'explain.png',
       explainFigure(x, recon, errors, {
         image,
         range: [-1, 1],
         captions: runs.map((r, j) => [`without ${r.holdout}`, `#${best[j]}`, sci(r.scores[best[j]!]!)]),
-        title: 'Column k: the highest-scoring test digit k under the model trained without digit k (its most confident catch), its reconstruction and where the error is.',
+        title: `Column k: the highest-scoring test ${noun} k under the model trained without ${noun} k (its most confident catch), its reconstruction and where the error is.`,
       }),
     ],
   ];
-  const lines = [['index', 'digit', ...runs.map((r) => `score_without_${r.holdout}`)].join(',')];
+  const lines = [['index', mnist ? 'digit' : 'label', ...runs.map((r) => `score_without_${r.holdout}`)].join(',')];
   for (let i = 0; i < test.labels.length; i++) lines.push([i, test.labels[i], ...runs.map((r) => r.scores[i])].join(','));
   return { summary, markdown, scoresCsv: lines.join('\n') + '\n', figures };
 }
@@ -364,36 +382,21 @@ function firstRows<T extends { rows: number; cols: number; data: Float32Array }>
 }
 
 /**
- * Scales features to [-1, 1] from the training rows' ranges: one range for all columns when
- * the rows are square pictures (pixels share a scale, and a pixel that is always blank in
- * training must not blow up), else one per column (tabular columns have unrelated units).
- * Values outside the training range land outside [-1, 1], which itself reads as anomalous.
+ * The scaling of a CSV run, the same Scaling type `ae train` fits and saves: per-column
+ * min–max of the training rows to [-1, 1] (tabular columns have unrelated units), or one
+ * range for all values when the rows are square pictures (pixels share a unit, and a pixel
+ * that is always blank in training must not blow up). Values outside the training range
+ * land outside [-1, 1], which itself reads as anomalous; they are counted in the summary.
  */
-function csvScaler(train: Matrix, perColumn: boolean): (m: Matrix) => void {
-  const n = train.cols;
-  const lo = new Float64Array(n).fill(Infinity);
-  const hi = new Float64Array(n).fill(-Infinity);
-  for (let r = 0; r < train.rows; r++) {
-    for (let c = 0; c < n; c++) {
-      const v = train.data[r * n + c]!;
-      const k = perColumn ? c : 0;
-      if (v < lo[k]!) lo[k] = v;
-      if (v > hi[k]!) hi[k] = v;
-    }
+function csvScaling(train: Matrix, perColumn: boolean): Scaling {
+  if (perColumn) return fitFeatureScaling('symmetric', train.data, train.cols);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of train.data) {
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  if (!perColumn) {
-    lo.fill(lo[0]!);
-    hi.fill(hi[0]!);
-  }
-  return (m: Matrix) => {
-    for (let r = 0; r < m.rows; r++) {
-      for (let c = 0; c < n; c++) {
-        const width = hi[c]! > lo[c]! ? hi[c]! - lo[c]! : 1;
-        const o = r * n + c;
-        m.data[o] = -1 + (2 * (m.data[o]! - lo[c]!)) / width;
-      }
-    }
-  };
+  return fitSharedScaling('symmetric', train.data, { min, max: max > min ? max : min + 1 });
 }
 
 function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
@@ -432,13 +435,12 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
   const image = imageShape(features);
   const hidden = p.hidden ?? Math.min(30, Math.max(1, Math.ceil(features / 4)));
   const settings = settingsOf(f, hidden);
-  const scale = csvScaler(train, image === null);
+  const scaling = csvScaling(train, image === null);
   // Scaled in place unless the scored rows are the training rows themselves (then once).
   const x = scored.x;
-  if (x !== train) {
-    scale(x);
-    scale(train);
-  } else scale(train);
+  const outOfRange = x === train ? 0 : countOutOfRange(x.data, scaling);
+  if (x !== train) scaleInto(x.data, scaling, x.data);
+  scaleInto(train.data, scaling, train.data);
   process.stderr.write(`ae anomaly: training ${features}→${hidden}→${features} on ${train.rows} rows of ${f.data}, backend ${backend.name}\n`);
   const t0 = performance.now();
   const det = AnomalyDetector.fit(train, settings, backend, { threshold: p.rule, callbacks: progressCallbacks(settings.epochs!), image });
@@ -458,6 +460,8 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
     features,
     labelColumn,
     scaling: image === null ? 'per-column min-max of the training rows to [-1, 1]' : 'one min-max of all training values to [-1, 1]',
+    scaler: scaling,
+    scoredOutOfRange: outOfRange,
     model: describeModel(settings, features, backend),
     threshold: { rule: p.rule.kind, value: p.rule.value, how, threshold: det.threshold, flagged: 'score > threshold' },
     trainScores: scoreStats(det.trainScores),

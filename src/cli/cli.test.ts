@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -106,10 +106,24 @@ test('ae trains on a CSV and evaluates with the scaling it recorded', () => {
   // A table's columns are scaled each on its own range (the constant column c gets [5, 6]).
   assert.deepEqual(cfg.scaling, { kind: 'symmetric', min: 0, max: 12, featureMin: [0, 0, 5, 0], featureMax: [6, 10, 6, 12] });
   assert.deepEqual(cfg.training.data.columns, ['a', 'b', 'c', 'd']);
-  usage(['eval', '--model', join(out, 'model.safetensors')], /--data: expected mnist or a CSV path/);
+  assert.deepEqual(cfg.training.data.validation, { fraction: 0.2, seed: 0 });
+  assert.equal(cfg.training.data.record.kind, 'csv');
+  assert.match(r.stdout, /held-out MSE [0-9.e-]+ against [0-9.e-]+ for predicting each feature's training mean/);
+  // Without --data: the recorded file's held-out rows, the same 40 that were held out in training.
+  const again = ae('eval', '--model', join(out, 'model.safetensors'), '--json');
+  assert.equal(again.code, 0, again.stderr);
+  const j = JSON.parse(again.stdout);
+  assert.deepEqual([j.count, j.data.part, j.data.from, j.data.kind], [40, 'validation', 'model', 'csv']);
+  const last = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).epochs.at(-1);
+  assert.ok(Math.abs(j.mse - last.testLoss) < 1e-6, `${j.mse} against ${last.testLoss}`);
   const e = ae('eval', '--model', join(out, 'model.safetensors'), '--data', csv, '--json');
   assert.equal(e.code, 0, e.stderr);
-  assert.equal(JSON.parse(e.stdout).count, 200);
+  assert.deepEqual([JSON.parse(e.stdout).count, JSON.parse(e.stdout).data.part], [200, 'all']);
+  // Changed or moved data is refused in one line, and --data still chooses any file.
+  writeFileSync(csv, lines.join('\n') + '\n1,2,5,2\n');
+  usage(['eval', '--model', join(out, 'model.safetensors')], /--data: expected the csv data the model was trained on, unchanged; received .*rows\.csv has changed since training/);
+  rmSync(csv);
+  usage(['eval', '--model', join(out, 'model.safetensors')], /rows\.csv is no longer there/);
 });
 
 test('ae kernels draws one 28x28 picture per code unit', () => {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ae, usage } from './testing.js';
 import { resolveBackend } from '../backends/index.js';
 import { topRows } from '../core/matrix.js';
-import { loadDataset, scaled } from '../data/dataset.js';
+import { loadMnistDataset, scaled } from '../data/dataset.js';
 import { unscaleInto } from '../data/scaling.js';
 import { codesModelOf, decodeCodes, encodeCodes, readCodesFile } from '../io/codes.js';
 import { loadModel } from '../io/model-file.js';
@@ -25,7 +25,7 @@ const backend = resolveBackend('auto').backend;
 test('ae encode writes the codes of the model\'s encoder, in each format', () => {
   ok('train', '--limit', '512', '--epochs', '2', '--hidden', '8', '--out', join(dir, 'm8'));
   const loaded = loadModel(model, backend);
-  const rows = scaled(topRows(loadDataset('mnist', { limit: 20 }).test!, 20), loaded.config.scaling);
+  const rows = scaled(topRows(loadMnistDataset({ limit: 20 }).test!, 20), loaded.config.scaling);
   const want = loaded.model.encode(rows);
 
   const f32 = join(dir, 'c32.aec');
@@ -72,7 +72,7 @@ test('ae decode draws the digits, or writes raw rows that ae encode reads back',
   ok('encode', '--model', model, '--in', csv, '--out', join(dir, 'again.aec'));
   const again = readCodesFile(join(dir, 'again.aec'));
   assert.deepEqual([again.codes.rows, again.codes.cols], [3, 8]);
-  assert.match(again.meta.note!, /d\.csv rows 1\.\.3/);
+  assert.match(again.meta.note!, /d\.csv all rows 1\.\.3/);
 });
 
 test('ae decode refuses codes of another model, and every bad input, with exit code 2', () => {
@@ -97,8 +97,7 @@ test('ae decode refuses codes of another model, and every bad input, with exit c
   usage(['encode', '--model', model, '--format', 'f64', '--out', join(dir, 'x.aec')], /--format: expected one of f32, f16, q8, received "f64"/);
   usage(['encode', '--model', model, '--out', join(dir, 'x.bin')], /--out: expected a path ending in \.aec/);
   usage(['encode', '--model', model, '--split', 'valid', '--out', join(dir, 'x.aec')], /--split: expected one of test, train, received "valid"/);
-  usage(['encode', '--model', model, '--in', join(dir, 'd.csv'), '--split', 'test', '--out', join(dir, 'x.aec')], /--split: expected no --split with a CSV/);
-  usage(['encode', '--model', model, '--in', 'digits.txt', '--out', join(dir, 'x.aec')], /--in: expected mnist or a path ending in \.csv/);
+  usage(['encode', '--model', model, '--in', 'digits.bin', '--out', join(dir, 'x.aec')], /digits\.bin: expected "mnist", a CSV\/TSV, \.npy or IDX file, or a folder .*received a path that does not exist/);
   const narrow = join(dir, 'narrow.csv');
   writeFileSync(narrow, '1,2,3\n4,5,6\n');
   usage(['encode', '--model', model, '--in', narrow, '--out', join(dir, 'x.aec')], /--in width: expected 784 values per row to match the model, received 3/);

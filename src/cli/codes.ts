@@ -2,29 +2,20 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { topRows, type Matrix } from '../core/matrix.js';
-import { imageShape, loadDataset, scaled } from '../data/dataset.js';
+import { imageShape, loadMnistDataset, scaled } from '../data/dataset.js';
 import { toUnit, unscaleInto } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { CODE_DTYPES, codesModelOf, encodeCodes, readCodesFile, DTYPE_BYTES } from '../io/codes.js';
-import type { LoadedModel } from '../io/model-file.js';
 import { rateDistortion, rdFigure, rdNotes, rdTable } from '../apps/compress.js';
 import { encodePng, imageGrid } from '../viz/image.js';
-import { backendFrom, checkFileOutput, loadModelFlag } from './common.js';
+import { backendFrom, checkFileOutput, evalData, loadModelFlag } from './common.js';
+import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { UsageError } from './exit.js';
 import { choiceFlag, intFlag } from './options.js';
 
 const SPLITS = ['test', 'train'] as const;
 
-/** Where the rows come from: --in, else MNIST when the model was trained on it. */
-function inputSource(loaded: LoadedModel, flag: string | undefined): string {
-  const trainedOn = (loaded.config.training.data as { source?: unknown } | undefined)?.source;
-  const source = flag ?? (trainedOn === 'mnist' ? 'mnist' : undefined);
-  if (source === undefined) throw new UsageError(`--in: expected mnist or a CSV path (the model was trained on ${String(trainedOn ?? 'unknown data')}), received nothing`);
-  if (source !== 'mnist' && !source.toLowerCase().endsWith('.csv')) throw new UsageError(`--in: expected mnist or a path ending in .csv, received "${source}"`);
-  return source;
-}
-
-interface EncodeFlags {
+interface EncodeFlags extends ReadFlags {
   model: string;
   in?: string;
   split?: string;
@@ -35,30 +26,28 @@ interface EncodeFlags {
 }
 
 export function registerEncode(program: Command): void {
-  program
+  addReadOptions(program
     .command('encode')
     .description("compress rows to the model's latent codes (an .aec file; its byte layout is documented in src/io/codes.ts)")
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
     .requiredOption('--out <file.aec>', 'the codes file to write')
-    .option('--in <source>', '"mnist" or a CSV of rows (default: what the model was trained on, if MNIST)')
-    .option('--split <name>', 'MNIST only: test or train (default test)')
+    .option('--in <source>', `${DATA_HELP} (default: the data the model was trained on)`)
+    .option('--split <name>', 'test (the test or held-out rows, or every row of a source without them; the default) or train')
     .option('--limit <n>', 'encode only the first N rows')
     .option('--format <dtype>', `how each code value is stored: ${CODE_DTYPES.join(', ')} (4, 2 or 1 bytes)`, 'f32')
-    .option('--backend <name>', 'auto|native|js', 'auto')
-    .action((f: EncodeFlags) => {
+    .option('--backend <name>', 'auto|native|js', 'auto'))
+    .action(async (f: EncodeFlags) => {
       const format = choiceFlag('--format', f.format, CODE_DTYPES);
-      const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+      const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
       checkFileOutput('--out', f.out, '.aec');
       const loaded = loadModelFlag(f.model, f.backend);
-      const source = inputSource(loaded, f.in);
-      if (source !== 'mnist' && f.split !== undefined) throw new UsageError(`--split: expected no --split with a CSV (its rows are the input), received "${f.split}"`);
-      const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
-      const data = loadDataset(source, limit === undefined ? {} : { limit });
-      const raw = source === 'mnist' && split === 'test' ? data.test! : data.train;
+      const data = await evalData(loaded, f.in, f.limit, f, '--in');
+      const raw = split === 'test' ? data.test! : data.train;
       const width = loaded.model.inputSize;
-      if (raw.cols !== width) throw new UsageError(`--in width: expected ${width} values per row to match the model, received ${raw.cols}`);
       const codes = loaded.model.encode(scaled(raw, loaded.config.scaling));
-      const note = source === 'mnist' ? `mnist ${split} rows 1..${raw.rows}` : `${source} rows 1..${raw.rows}`;
+      const e = data.evalSource;
+      const part = split === 'train' ? 'train' : e.part === 'validation' ? 'held-out' : e.part;
+      const note = `${e.kind === 'mnist' ? 'mnist' : e.path} ${part} rows 1..${raw.rows}`;
       const bytes = encodeCodes(codes, format, { model: codesModelOf(loaded.model, loaded.config.scaling), note });
       writeFileAtomic(f.out, bytes);
       const payload = codes.rows * codes.cols * DTYPE_BYTES[format];
@@ -173,7 +162,7 @@ export function registerRateDistortion(program: Command): void {
       if (limit !== undefined && limit < 2) throw new UsageError(`--limit: expected at least 2 rows (PCA needs two), received "${f.limit}"`);
       if (existsSync(f.out) && !statSync(f.out).isDirectory()) throw new UsageError(`--out: expected a folder, received the file "${f.out}"`);
       const backend = backendFrom(f.backend);
-      const data = loadDataset('mnist', limit === undefined ? {} : { limit });
+      const data = loadMnistDataset(limit === undefined ? {} : { limit });
       const result = rateDistortion(data, { dims, epochs, seed, backend, onProgress: (line) => process.stderr.write(`ae rd: ${line}\n`) });
       ensureDir(f.out);
       const md = `# Rate-distortion: the encoder as a compressor\n\n${rdTable(result)}\n\n${rdNotes(result)}\n\nTotal time ${result.seconds.toFixed(1)} s.\n`;

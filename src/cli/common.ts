@@ -1,7 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
-import { loadDataset, type Dataset } from '../data/dataset.js';
+import type { Matrix } from '../core/matrix.js';
+import { loadDataset, loadMnistDataset, splitValidation, type Dataset } from '../data/dataset.js';
+import { recordProblem, type DataRecord, type ReadOptions } from '../data/source.js';
+import { readOptionsFrom, type ReadFlags } from './data-flags.js';
 import { loadModel, type LoadedModel } from '../io/model-file.js';
 import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
@@ -15,21 +18,88 @@ export function loadModelFlag(path: string, backendChoice: string): LoadedModel 
   return loadModel(path, backendFrom(backendChoice));
 }
 
+/** Which rows of which source an evaluation used, for --json and messages. */
+export interface EvalSource {
+  kind: string;
+  path: string;
+  /** test: the source's test part or the recorded test source; validation: the recorded held-out rows; all: every row. */
+  part: 'test' | 'validation' | 'all';
+  /** How the source was chosen: given with --data, or recorded in the model. */
+  from: 'flag' | 'model';
+}
+
+/** The model's record of its training data, if it has one (models from before it have only a source name). */
+export function trainingRecord(loaded: LoadedModel): { record: DataRecord | null; testRecord: DataRecord | null; validation: { fraction: number; seed: number } | null; source: string | null } {
+  const d = (loaded.config.training.data ?? {}) as Record<string, unknown>;
+  const rec = (v: unknown): DataRecord | null =>
+    typeof v === 'object' && v !== null && typeof (v as DataRecord).path === 'string' && typeof (v as DataRecord).kind === 'string' ? (v as DataRecord) : null;
+  const val = d['validation'] as { fraction?: unknown; seed?: unknown } | undefined;
+  const validation = val && typeof val.fraction === 'number' && typeof val.seed === 'number' ? { fraction: val.fraction, seed: val.seed } : null;
+  return { record: rec(d['record']), testRecord: rec(d['testRecord']), validation, source: typeof d['source'] === 'string' ? d['source'] : null };
+}
+
+/** Refuses a recorded source that moved or changed, in one line. */
+function checkRecord(rec: DataRecord, flag: string): void {
+  const problem = recordProblem(rec);
+  if (problem !== null) {
+    throw new UsageError(`${flag}: expected the ${rec.kind} data the model was trained on, unchanged; received ${problem}. Pass ${flag} to choose data`);
+  }
+}
+
 /**
- * The data a saved model is evaluated on: --data if given, else the source it was trained
- * on when that is MNIST. A CSV-trained model needs --data.
+ * The data a saved model is evaluated on, with its evaluation rows in `test`:
+ * - with --data: that source's test part (MNIST's, an IDX folder's t10k files), else all its rows;
+ * - without: the source recorded in the model, if it is still there and unchanged (its
+ *   recorded test source, its held-out validation rows, its test part, or all its rows, in
+ *   that order), else a one-line refusal. Nothing is ever substituted silently.
  */
-export function evalData(loaded: LoadedModel, dataFlag: string | undefined, limitFlag: string | undefined): Dataset {
-  const trainedOn = (loaded.config.training.data as { source?: unknown } | undefined)?.source;
-  const source = dataFlag ?? (trainedOn === 'mnist' ? 'mnist' : undefined);
-  if (source === undefined) throw new UsageError(`--data: expected mnist or a CSV path (the model was trained on ${String(trainedOn ?? 'unknown data')}), received nothing`);
+export async function evalData(
+  loaded: LoadedModel,
+  dataFlag: string | undefined,
+  limitFlag: string | undefined,
+  read: ReadFlags = {},
+  flag = '--data',
+): Promise<Dataset & { evalSource: EvalSource }> {
   const limit = limitFlag === undefined ? undefined : intFlag('--limit', limitFlag);
-  // For a CSV, evaluation rows are the file given; for MNIST, the test set.
-  const data = loadDataset(source, limit === undefined ? {} : { limit });
   const width = loaded.model.inputSize;
-  const cols = data.train.cols;
-  if (cols !== width) throw new UsageError(`--data width: expected ${width} values per row to match the model, received ${cols}`);
-  return source === 'mnist' ? data : { ...data, test: data.train };
+  const checkWidth = (d: Dataset): void => {
+    if (d.train.cols !== width) throw new UsageError(`${flag} width: expected ${width} values per row to match the model, received ${d.train.cols}`);
+  };
+  const opts = (r: ReadOptions | undefined) => ({ ...(limit === undefined ? {} : { limit }), ...(r ? { read: r } : {}) });
+  if (dataFlag !== undefined) {
+    const data = await loadDataset(dataFlag, opts(readOptionsFrom(read)));
+    checkWidth(data);
+    const part = data.test ? 'test' : 'all';
+    return { ...data, test: data.test ?? data.train, testLabels: data.test ? data.testLabels ?? null : data.labels ?? null, evalSource: { kind: data.kind ?? 'unknown', path: data.record?.path ?? dataFlag, part, from: 'flag' } };
+  }
+  const { record, testRecord, validation, source } = trainingRecord(loaded);
+  if (record === null) {
+    // A model from before data records: only MNIST can be named from its source field alone.
+    if (source !== 'mnist') throw new UsageError(`${flag}: expected a data source (the model was trained on ${source ?? 'unknown data'} and does not record it), received nothing`);
+    const data = loadMnistDataset(limit === undefined ? {} : { limit });
+    checkWidth(data);
+    return { ...data, evalSource: { kind: 'mnist', path: 'mnist', part: 'test', from: 'model' } };
+  }
+  checkRecord(record, flag);
+  if (testRecord !== null) {
+    checkRecord(testRecord, flag);
+    const data = await loadDataset(testRecord.path, opts(testRecord.read));
+    checkWidth(data);
+    return { ...data, test: data.train, testLabels: data.labels ?? null, evalSource: { kind: testRecord.kind, path: testRecord.path, part: 'test', from: 'model' } };
+  }
+  // The split is drawn over all the source's rows, so it is drawn before any --limit.
+  const full = record.kind === 'mnist' ? loadMnistDataset(limit === undefined ? {} : { limit }) : await loadDataset(record.path, record.read ? { read: record.read } : {});
+  checkWidth(full);
+  const take = (m: Matrix): Matrix => (limit !== undefined && limit < m.rows ? { rows: limit, cols: m.cols, data: m.data.slice(0, limit * m.cols) } : m);
+  const takeL = (l: Int32Array | null | undefined): Int32Array | null => (l ? (limit !== undefined ? l.slice(0, limit) : l) : null);
+  const limited = (d: Dataset, test: Matrix, testLabels: Int32Array | null | undefined) => ({ ...d, train: take(d.train), labels: takeL(d.labels), test: take(test), testLabels: takeL(testLabels) });
+  const from = 'model' as const;
+  if (validation !== null && full.test === null) {
+    const split = splitValidation(full, validation.fraction, validation.seed);
+    return { ...limited(split, split.test!, split.testLabels), evalSource: { kind: record.kind, path: record.path, part: 'validation', from } };
+  }
+  const part = full.test ? 'test' : 'all';
+  return { ...limited(full, full.test ?? full.train, full.test ? full.testLabels : full.labels), evalSource: { kind: record.kind, path: record.path, part, from } };
 }
 
 /** Refuses a path that is an existing directory (for file outputs). */

@@ -49,7 +49,7 @@ export function registerEnergyInpaint(program: Command): void {
       const seed = intFlag('--seed', f.seed, 0);
       const show = intFlag('--show', f.show);
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = evalData(loaded, undefined, String(count));
+      const data = await evalData(loaded, undefined, String(count), {}, '--model');
       if (!data.image) throw new UsageError(`--model: expected a model of images, received rows of ${data.train.cols} values`);
       if (patch > Math.min(data.image.width, data.image.height)) throw new UsageError(`--patch: expected a side in [1, ${Math.min(data.image.width, data.image.height)}], received ${patch}`);
       const clean = scaled(data.test!, loaded.config.scaling);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { scaled } from '../data/dataset.js';
-import { rangeOf } from '../data/scaling.js';
 import { evaluate } from '../train/evaluate.js';
+import { countOutOfRange, rangeOf } from '../data/scaling.js';
 import { evalData, loadModelFlag } from './common.js';
+import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 
-interface EvalFlags {
+interface EvalFlags extends ReadFlags {
   model: string;
   data?: string;
   limit?: string;
@@ -13,24 +14,31 @@ interface EvalFlags {
 }
 
 export function registerEval(program: Command): void {
-  program
+  addReadOptions(program
     .command('eval')
     .description('the test-set MSE of a saved model, in the scaling it was trained with')
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
-    .option('--data <source>', '"mnist" (its test set) or a CSV of rows (default: what the model was trained on, if MNIST)')
+    .option('--data <source>', `${DATA_HELP}; its test part when it has one, else every row (default: the data the model was trained on: its test or held-out rows)`)
     .option('--limit <n>', 'evaluate only the first N rows')
     .option('--json', 'print JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
-    .action((f: EvalFlags) => {
+    .option('--backend <name>', 'auto|native|js', 'auto'))
+    .action(async (f: EvalFlags) => {
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = evalData(loaded, f.data, f.limit);
-      const x = scaled(data.test!, loaded.config.scaling);
+      const data = await evalData(loaded, f.data, f.limit, f);
+      const raw = data.test!;
+      // Values beyond the training range are allowed; how many there are is reported.
+      const outOfRange = countOutOfRange(raw.data, loaded.config.scaling);
+      const x = scaled(raw, loaded.config.scaling);
       const { loss: mse, count } = evaluate(loaded.model, x, 'mse');
       const [lo, hi] = rangeOf(loaded.config.scaling.kind);
       if (f.json) {
-        process.stdout.write(JSON.stringify({ mse, count, data: data.source, scaling: loaded.config.scaling }) + '\n');
+        process.stdout.write(JSON.stringify({ mse, count, data: data.evalSource, outOfRange, scaling: loaded.config.scaling }) + '\n');
       } else {
-        process.stdout.write(`test MSE ${mse.toFixed(6)} over ${count} rows of ${data.source} (inputs scaled to [${lo}, ${hi}])\n`);
+        const e = data.evalSource;
+        const label = e.part === 'validation' ? 'held-out MSE' : e.part === 'test' ? 'test MSE' : 'MSE';
+        const beyond = outOfRange ? `; ${outOfRange} values beyond the training range` : '';
+        const where = e.kind === 'mnist' ? 'mnist' : e.from === 'flag' ? data.source : `${e.path} (${e.kind}, as recorded in the model)`;
+        process.stdout.write(`${label} ${mse.toFixed(6)} over ${count} rows of ${where} (inputs scaled to [${lo}, ${hi}]${beyond})\n`);
       }
     });
 }

@@ -57,7 +57,7 @@ export function registerInpaint(program: Command): void {
       const show = intFlag('--show', f.show);
       const seed = intFlag('--seed', f.seed, 0);
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = evalData(loaded, f.data, String(count));
+      const data = await evalData(loaded, f.data, String(count));
       if (!data.image) throw new UsageError(`--data: expected images (rows that are square pictures), received rows of ${data.train.cols} values`);
       const clean = scaled(data.test!, loaded.config.scaling);
       const result = await compareInpainting(loaded.model, loaded.config.scaling, clean, {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rowSlice } from '../core/matrix.js';
 import { scaled } from '../data/dataset.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { rangeOf } from '../data/scaling.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { interpolate, nearestDistances, reconstructionErrors } from '../apps/interpolate.js';
@@ -40,7 +40,7 @@ export function registerInterpolate(program: Command): void {
       const steps = intFlag('--steps', f.steps, 2);
       const loaded = loadModelFlag(f.model, f.backend);
       const { model, config } = loaded;
-      const data = loadDataset('mnist');
+      const data = loadMnistDataset();
       if (model.inputSize !== data.train.cols) throw new UsageError(`--model: expected a model of ${data.train.cols} inputs (MNIST), received ${model.inputSize}`);
       const count = data.test!.rows;
       if (from >= count) throw new UsageError(`--from: expected a test digit index below ${count}, received ${from}`);

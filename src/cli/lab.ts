@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadDataset, scaled } from '../data/dataset.js';
+import { loadMnistDataset, scaled } from '../data/dataset.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { contractiveStudy, contractiveTable, overcompleteStudy, overcompleteTable, pcaStudyOn, pcaTable, syntheticPcaStudy } from '../apps/lab.js';
 import { backendFrom } from './common.js';
@@ -36,7 +36,7 @@ export function registerLab(program: Command): void {
       }
       const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
       const backend = backendFrom(f.backend);
-      const data = loadDataset('mnist', limit === undefined ? {} : { limit });
+      const data = loadMnistDataset(limit === undefined ? {} : { limit });
       const opts = { epochs, backend, onProgress: (line: string) => process.stderr.write(`ae lab: ${line}\n`) };
       const sections: string[] = [`# The lecture's claims, measured\n\nMNIST, ${data.train.rows} training and ${data.test?.rows ?? 0} test digits, ${epochs} epochs per model, Adam lr 1e-3, batch 256, backend ${backend.name}.`];
       const json: Record<string, unknown> = { epochs, trainCount: data.train.rows, backend: backend.name };

@@ -52,8 +52,8 @@ export function registerNotebook(program: Command): void {
       const common = { ...TRAIN_DEFAULTS, epochs: String(epochs), backend: f.backend, ...(f.limit ? { limit: f.limit } : {}), ...(f.force ? { force: true } : {}) };
       const standardDir = join(f.out, 'standard');
       const denoisingDir = join(f.out, 'denoising');
-      const standard = trainCommand({ ...common, hidden: '30', out: standardDir } as TrainFlags);
-      const denoising = trainCommand({ ...common, hidden: '500', variant: 'denoising', noise: 'dropout:0.5', out: denoisingDir } as TrainFlags);
+      const standard = await trainCommand({ ...common, hidden: '30', out: standardDir } as TrainFlags);
+      const denoising = await trainCommand({ ...common, hidden: '500', variant: 'denoising', noise: 'dropout:0.5', out: denoisingDir } as TrainFlags);
       const image = standard.image!;
       for (const [dir, t] of [[standardDir, standard], [denoisingDir, denoising]] as const) {
         writeFileAtomic(join(dir, 'kernels.png'), encodePng(kernelsFigure(t.run.model.encoder[0]!.weight.valueMatrix, image)));

@@ -7,6 +7,7 @@ import { encodePng, stack } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
 import { checkFileOutput, evalData, loadModelFlag } from './common.js';
+import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { intFlag } from './options.js';
 
 /**
@@ -40,7 +41,7 @@ export function reconstructionPng(
   return encodePng(stack(bands, 6, 255));
 }
 
-interface ReconstructFlags {
+interface ReconstructFlags extends ReadFlags {
   model: string;
   out: string;
   count: string;
@@ -49,19 +50,19 @@ interface ReconstructFlags {
 }
 
 export function registerReconstruct(program: Command): void {
-  program
+  addReadOptions(program
     .command('reconstruct')
     .description('draw test digits with their reconstructions beneath (the lecture\'s Fig. 20)')
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
     .requiredOption('--out <png>', 'the picture to write')
     .option('--count <n>', 'how many digits', '10')
-    .option('--data <source>', '"mnist" or a CSV of rows (default: what the model was trained on, if MNIST)')
-    .option('--backend <name>', 'auto|native|js', 'auto')
-    .action((f: ReconstructFlags) => {
+    .option('--data <source>', `${DATA_HELP} (default: what the model was trained on)`)
+    .option('--backend <name>', 'auto|native|js', 'auto'))
+    .action(async (f: ReconstructFlags) => {
       const count = intFlag('--count', f.count);
       checkFileOutput('--out', f.out, '.png');
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = evalData(loaded, f.data, String(count));
+      const data = await evalData(loaded, f.data, String(count), f);
       const rows = scaled(data.test!, loaded.config.scaling);
       writeFileAtomic(f.out, reconstructionPng(loaded.model, loaded.config.scaling, rows, data.image, count));
       process.stdout.write(`wrote ${f.out}\n`);

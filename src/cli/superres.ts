@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { topRows } from '../core/matrix.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
 import { scoreSuperResolution, superResolutionTable, trainSuperResolution, type SuperResolutionScores } from '../apps/superres.js';
@@ -50,7 +50,7 @@ export function registerSuperResolution(program: Command): void {
       const results: SuperResolutionScores[] = [];
       const figures = [];
       for (const factor of factors) {
-        const data = loadDataset('mnist', limit === undefined ? {} : { limit });
+        const data = loadMnistDataset(limit === undefined ? {} : { limit });
         process.stderr.write(`ae superres: training 784→${hidden}→784 to restore ${28 / factor}×${28 / factor} digits (factor ${factor})\n`);
         const sr = trainSuperResolution(data, { factor, hidden, epochs, seed, backend, callbacks: progressCallbacks(epochs) });
         saveModel(join(f.out, `model-x${factor}.safetensors`), sr.model, {

@@ -2,20 +2,23 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ACTIVATIONS, LOSSES } from '../core/backend.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadDataset, splitValidation } from '../data/dataset.js';
 import { SCALINGS } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
-import { OPTIMIZERS, prepareTraining, VARIANTS, type Training, type TrainSettings } from '../train/recipe.js';
+import { NOTEBOOK_SETTINGS, OPTIMIZERS, prepareTraining, VARIANTS, type Training, type TrainSettings } from '../train/recipe.js';
 import type { EpochMetrics } from '../train/trainer.js';
+import { meanBaselineMse } from '../train/evaluate.js';
 import { reconstructionPng } from './reconstruct.js';
 import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
 import { choiceFlag, intFlag, listFlag, numberFlag } from './options.js';
 import { progressCallbacks } from './progress.js';
+import { addReadOptions, DATA_HELP, readOptionsFrom, type ReadFlags } from './data-flags.js';
 
-export interface TrainFlags {
+export interface TrainFlags extends ReadFlags {
   data: string;
+  validationSplit?: string;
   testData?: string;
   hidden?: string;
   layers?: string;
@@ -24,8 +27,8 @@ export interface TrainFlags {
   loss: string;
   scale?: string;
   tied?: boolean;
-  epochs: string;
-  batch: string;
+  epochs?: string;
+  batch?: string;
   lr: string;
   optimizer: string;
   momentum: string;
@@ -41,19 +44,40 @@ export interface TrainFlags {
   out: string;
 }
 
+/**
+ * Defaults for data other than MNIST from its size, where the notebook's (batch 256, 20
+ * epochs, code 30, made for 60000 digits) would train a few hundred rows for a few dozen
+ * Adam steps and end worse than predicting each column's mean:
+ * - for a table (a CSV, a 2-D float .npy), code size min(30, ceil(features / 4)), as
+ *   `ae anomaly` has chosen for tables (pictures keep the notebook's 30);
+ * - batch the power of two nearest rows / 10, within 16..256;
+ * - epochs enough for about 4000 Adam steps, within 20..2000.
+ */
+export function tableDefaults(rows: number, features: number): { hidden: number; batchSize: number; epochs: number } {
+  const hidden = Math.min(30, Math.max(1, Math.ceil(features / 4)));
+  const batchSize = Math.min(256, Math.max(16, 2 ** Math.round(Math.log2(Math.max(1, rows / 10)))));
+  const steps = Math.ceil(rows / batchSize);
+  const epochs = Math.min(2000, Math.max(20, Math.ceil(4000 / steps)));
+  return { hidden, batchSize, epochs };
+}
+
+/** The held-out fraction when there is no test data and --validation-split is not given (scikit-learn's train_test_split holds out 0.25; 0.2 keeps more rows for training). */
+export const DEFAULT_VALIDATION_SPLIT = 0.2;
+
 /** Flags -> library settings; every value is checked here or by resolveSettings. */
 export function settingsFromFlags(f: TrainFlags): Partial<TrainSettings> {
   if (f.hidden !== undefined && f.layers !== undefined) throw new UsageError('--hidden and --layers: expected one of them, received both');
   const loss = choiceFlag('--loss', f.loss, LOSSES);
   const s: Partial<TrainSettings> = {
-    hidden: f.hidden === undefined ? 30 : intFlag('--hidden', f.hidden),
+    hidden: f.hidden === undefined ? NOTEBOOK_SETTINGS.hidden : intFlag('--hidden', f.hidden),
     activation: choiceFlag('--activation', f.activation, ACTIVATIONS),
     loss,
-    // BCE needs targets in [0,1], so it implies unit scaling unless told otherwise.
+    // BCE needs targets in [0,1], so it implies unit scaling unless told otherwise. 'standard'
+    // is StandardScaler's (x − mean) / std, with a linear output layer by default.
     scale: choiceFlag('--scale', f.scale ?? (loss === 'bce' ? 'unit' : 'symmetric'), SCALINGS),
     tied: f.tied === true,
-    epochs: intFlag('--epochs', f.epochs),
-    batchSize: intFlag('--batch', f.batch),
+    epochs: f.epochs === undefined ? NOTEBOOK_SETTINGS.epochs : intFlag('--epochs', f.epochs),
+    batchSize: f.batch === undefined ? NOTEBOOK_SETTINGS.batchSize : intFlag('--batch', f.batch),
     lr: numberFlag('--lr', f.lr, 'a number > 0', (n) => n > 0),
     optimizer: choiceFlag('--optimizer', f.optimizer, OPTIMIZERS),
     momentum: numberFlag('--momentum', f.momentum, 'a number in [0, 1)', (n) => n >= 0 && n < 1),
@@ -70,21 +94,22 @@ export function settingsFromFlags(f: TrainFlags): Partial<TrainSettings> {
 }
 
 export function registerTrain(program: Command): void {
-  program
+  addReadOptions(program
     .command('train')
-    .description("train an autoencoder; the defaults are the notebook's 784→30→784, tanh, MSE, Adam lr 1e-3, batch 256, 20 epochs")
+    .description("train an autoencoder; the defaults are the notebook's 784→30→784, tanh, MSE, Adam lr 1e-3, batch 256, 20 epochs (for a table: chosen from its size, and printed)")
     .requiredOption('--out <dir>', 'folder for model.safetensors, metrics.json and reconstructions.png')
-    .option('--data <source>', '"mnist" or a CSV file of rows of numbers', 'mnist')
-    .option('--test-data <csv>', 'a CSV of test rows, for CSV training data')
-    .option('--hidden <d>', 'code size d of a one-layer encoder (default 30)')
+    .option('--data <source>', DATA_HELP, 'mnist')
+    .option('--test-data <source>', 'test rows from another source of any of those kinds (default: the source\'s own test part, else a validation split)')
+    .option('--validation-split <f>', `without test data, hold out this seeded fraction of the rows as test rows (default ${DEFAULT_VALIDATION_SPLIT}; 0 for none)`)
+    .option('--hidden <d>', 'code size d of a one-layer encoder (default 30; for a table min(30, ceil(features / 4)))')
     .option('--layers <sizes>', 'encoder sizes from input to code, e.g. 784,128,30 (instead of --hidden)')
     .option('--activation <name>', `after each linear map: ${ACTIVATIONS.join('|')}`, 'tanh')
     .option('--output-activation <name>', 'after the last decoder layer (default tanh, or sigmoid with --scale unit)')
     .option('--loss <name>', `reconstruction loss: ${LOSSES.join('|')}`, 'mse')
-    .option('--scale <kind>', `input scaling: symmetric ([-1,1], the notebook's) or unit ([0,1]); default unit for bce`)
+    .option('--scale <kind>', "input scaling, per column for a table: symmetric ([-1,1], the notebook's), unit ([0,1]; the default for bce) or standard ((x − mean) / std)")
     .option('--tied', 'tie the decoder weights to the transposed encoder weights')
-    .option('--epochs <n>', 'passes over the training set', '20')
-    .option('--batch <n>', 'mini-batch size', '256')
+    .option('--epochs <n>', 'passes over the training set (default 20; for a table about 4000 Adam steps)')
+    .option('--batch <n>', 'mini-batch size (default 256; for a table rows / 10 rounded to a power of two in 16..256)')
     .option('--lr <x>', 'learning rate', '1e-3')
     .option('--optimizer <name>', OPTIMIZERS.join('|'), 'adam')
     .option('--momentum <x>', "SGD's momentum", '0.9')
@@ -96,16 +121,21 @@ export function registerTrain(program: Command): void {
     .option('--contractive <lambda>', 'contractive variant: weight of ‖∂h/∂x‖²_F (one-layer encoders)')
     .option('--sparse <lambda>', 'L1 penalty on the code, any variant', '0')
     .option('--weight-decay <lambda>', "the optimiser's weight decay, any variant", '0')
-    .option('--force', 'replace a model already in --out')
-    .action((f: TrainFlags) => {
-      trainCommand(f);
+    .option('--force', 'replace a model already in --out'))
+    .action(async (f: TrainFlags) => {
+      await trainCommand(f);
     });
 }
 
-export function trainCommand(f: TrainFlags): { run: Training; history: EpochMetrics[]; image: { width: number; height: number } | null } {
+export async function trainCommand(f: TrainFlags): Promise<{ run: Training; history: EpochMetrics[]; image: { width: number; height: number } | null }> {
   // Everything is checked, and the data loaded, before anything is written.
   const settings = settingsFromFlags(f);
   const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+  const split = f.validationSplit === undefined ? undefined : numberFlag('--validation-split', f.validationSplit, 'a fraction in [0, 1)', (n) => n >= 0 && n < 1);
+  const read = readOptionsFrom(f);
+  if (split !== undefined && split > 0 && f.testData !== undefined) {
+    throw new UsageError(`--validation-split: expected it only without test data, received ${split} with --test-data ${f.testData}`);
+  }
   const out = f.out;
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: expected a directory, received the file "${out}"`);
   const modelPath = join(out, 'model.safetensors');
@@ -113,14 +143,41 @@ export function trainCommand(f: TrainFlags): { run: Training; history: EpochMetr
     throw new UsageError(`--out: expected a folder without a model (pass --force to replace it), received "${out}" which has model.safetensors`);
   }
   const backend = backendFrom(f.backend);
-  const data = loadDataset(f.data, { ...(limit === undefined ? {} : { limit }), ...(f.testData === undefined ? {} : { testCsv: f.testData }) });
+  let data = await loadDataset(f.data, {
+    ...(limit === undefined ? {} : { limit }),
+    ...(f.testData === undefined ? {} : { testData: f.testData }),
+    ...(Object.keys(read).length ? { read } : {}),
+  });
+  const notes: string[] = [];
+  if (data.test === null) {
+    const fraction = split ?? (data.train.rows >= 10 ? DEFAULT_VALIDATION_SPLIT : 0);
+    if (fraction > 0) {
+      data = splitValidation(data, fraction, settings.seed ?? 0);
+      notes.push(`holding out ${data.test!.rows} of ${data.train.rows + data.test!.rows} rows (${fraction}, seed ${settings.seed ?? 0}) as validation rows (--validation-split 0 for none)`);
+    } else {
+      notes.push('no test data and no validation split: no held-out loss');
+    }
+  } else if (split !== undefined && split > 0) {
+    throw new UsageError(`--validation-split: expected it only without test data, received ${split} with the test part of ${f.data}`);
+  }
+  if (data.kind !== 'mnist') {
+    // The notebook's defaults are made for MNIST's 60000 rows; another source's come from its size.
+    const d = tableDefaults(data.train.rows, data.train.cols);
+    const chosen: string[] = [];
+    if (data.perFeature && f.hidden === undefined && f.layers === undefined) (settings.hidden = d.hidden), chosen.push(`code size ${d.hidden}`);
+    if (f.batch === undefined) (settings.batchSize = d.batchSize), chosen.push(`batch ${d.batchSize}`);
+    if (f.epochs === undefined) (settings.epochs = d.epochs), chosen.push(`${d.epochs} epochs`);
+    if (chosen.length) notes.push(`for ${data.train.rows} rows of ${data.train.cols} ${data.perFeature ? 'features' : 'values'}: ${chosen.join(', ')} (--hidden, --batch, --epochs override)`);
+  }
   const run = prepareTraining(settings, data, backend, { inPlace: true });
   ensureDir(out);
   const { scaling, loss, training } = run.config;
   const history: EpochMetrics[] = [];
   const writeMetrics = () =>
-    writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ config: run.config, backend: backend.name, epochs: history }, null, 2) + '\n');
+    writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ config: run.config, backend: backend.name, testOutOfRange: run.testOutOfRange, epochs: history }, null, 2) + '\n');
   const progress = progressCallbacks(run.settings.epochs);
+  for (const n of notes) process.stderr.write(`ae: ${n}\n`);
+  if (run.testOutOfRange) process.stderr.write(`ae: ${run.testOutOfRange} test value${run.testOutOfRange === 1 ? ' lies' : 's lie'} beyond the training range (allowed; they scale past it)\n`);
   process.stderr.write(
     `ae: training ${[...run.model.config.layers, ...run.model.config.layers.slice(0, -1).reverse()].join('→')} (${run.model.config.tied ? 'tied, ' : ''}${run.settings.loss}, ${run.settings.optimizer} lr ${run.settings.lr}, batch ${run.settings.batchSize}) on ${run.train.rows} rows of ${data.source}, backend ${backend.name}\n`,
   );
@@ -134,6 +191,12 @@ export function trainCommand(f: TrainFlags): { run: Training; history: EpochMetr
       writeMetrics();
     },
   });
+  const last = history[history.length - 1];
+  if (run.test && typeof last?.testLoss === 'number' && run.settings.loss === 'mse') {
+    // The held-out loss beside the mean predictor's, so a user sees at once whether the model learnt anything.
+    const baseline = meanBaselineMse(run.train, run.test);
+    process.stdout.write(`${run.config.training.data && (run.config.training.data as { validation?: unknown }).validation ? 'held-out' : 'test'} MSE ${last.testLoss.toPrecision(4)} against ${baseline.toPrecision(4)} for predicting each feature's training mean\n`);
+  }
   const figureRows = run.test ?? run.train;
   writeFileAtomic(join(out, 'reconstructions.png'), reconstructionPng(run.model, scaling, figureRows, data.image, 10, run.testCorrupted));
   process.stdout.write(`wrote ${modelPath}, ${join(out, 'metrics.json')}, ${join(out, 'reconstructions.png')}\n`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { DataFormatError, ValidationError, expected, show } from '../core/errors.js';
 
 /**
@@ -65,16 +66,34 @@ function countText(n: bigint): string {
   return s.length <= 16 ? s : `~${s[0]}.${s.slice(1, 3)}e${s.length - 1}`;
 }
 
-/** Parses an IDX file held in memory. `source` names the data in error messages (a path, say). */
+/**
+ * The most a gzip-compressed IDX file may expand to (2 GiB, above MNIST's 47 MB and
+ * EMNIST's 700 MB): a guard against a decompression bomb, not a format limit.
+ */
+export const MAX_GUNZIPPED_BYTES = 2 ** 31;
+
+/**
+ * Parses an IDX file held in memory. `source` names the data in error messages (a path, say).
+ * Gzip-compressed bytes (magic 0x1F 0x8B, as yann.lecun.com and most mirrors ship MNIST) are
+ * decompressed first with Node's zlib. Throws DataFormatError for a corrupt gzip stream, one
+ * that expands beyond MAX_GUNZIPPED_BYTES, or any malformed IDX layout.
+ */
 export function parseIdx(buf: Uint8Array, source = 'IDX data'): IdxArray {
-  // Checked before the length so that a short gzip file still gets the helpful message.
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    throw formatError(
-      source,
-      'an uncompressed IDX file',
-      'data that looks gzip-compressed (starts with 0x1F 0x8B); decompress it first, e.g. with gunzip',
-    );
+    let inflated: Buffer;
+    try {
+      inflated = gunzipSync(buf, { maxOutputLength: MAX_GUNZIPPED_BYTES });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const why = code === 'ERR_BUFFER_TOO_LARGE' ? `more than ${MAX_GUNZIPPED_BYTES} bytes once decompressed` : `a corrupt gzip stream (${(err as Error).message.split('\n')[0]})`;
+      throw formatError(source, 'a gzip-compressed IDX file that decompresses cleanly', why);
+    }
+    return parseUncompressed(new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength), `${source} (gunzipped)`);
   }
+  return parseUncompressed(buf, source);
+}
+
+function parseUncompressed(buf: Uint8Array, source: string): IdxArray {
   if (buf.length < HEADER_BYTES) {
     throw formatError(source, `at least ${HEADER_BYTES} bytes (the IDX header)`, `${plural(buf.length, 'byte')} (file too short)`);
   }
@@ -162,7 +181,7 @@ function decode(info: TypeInfo, view: DataView, start: number, count: number, bu
   }
 }
 
-/** Reads and parses an IDX file (uncompressed). Every failure is a DataFormatError naming the path. */
+/** Reads and parses an IDX file, gzip-compressed or not. Every failure is a DataFormatError naming the path. */
 export function readIdxFile(path: string): IdxArray {
   let bytes: Buffer;
   try {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../core/errors.js';
-import { countOutOfRange, fitFeatureScaling, rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
+import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
 
 const symmetric: Scaling = { kind: 'symmetric', min: 0, max: 255 };
 const unit: Scaling = { kind: 'unit', min: 0, max: 255 };
@@ -59,7 +59,9 @@ test('toUnit maps the scaled space to [0, 1] and clamps overshoot', () => {
 test('rangeOf gives the scaled range of each kind', () => {
   assert.deepEqual(rangeOf('symmetric'), [-1, 1]);
   assert.deepEqual(rangeOf('unit'), [0, 1]);
-  assert.deepEqual([...SCALINGS], ['symmetric', 'unit']);
+  // standard maps mean ± std to [-1, 1]: z-scores, not a bounded range.
+  assert.deepEqual(rangeOf('standard'), [-1, 1]);
+  assert.deepEqual([...SCALINGS], ['symmetric', 'unit', 'standard']);
   assert.throws(() => rangeOf('bogus' as never), ValidationError);
 });
 
@@ -74,8 +76,8 @@ test('validateScaling rejects bad objects with one-line messages', () => {
   const cases: [unknown, RegExp][] = [
     [null, /^scaling: expected an object/],
     [[1, 2], /^scaling: expected an object/],
-    [{ kind: 'minmax', min: 0, max: 1 }, /^scaling\.kind: expected one of "symmetric", "unit", received "minmax"$/],
-    [{ min: 0, max: 1 }, /^scaling\.kind: expected one of "symmetric", "unit", received undefined$/],
+    [{ kind: 'minmax', min: 0, max: 1 }, /^scaling\.kind: expected one of "symmetric", "unit", "standard", received "minmax"$/],
+    [{ min: 0, max: 1 }, /^scaling\.kind: expected one of "symmetric", "unit", "standard", received undefined$/],
     [{ kind: 'unit', min: '0', max: 1 }, /^scaling\.min: expected a finite number, received "0"$/],
     [{ kind: 'unit', min: 0, max: Infinity }, /^scaling\.max: expected a finite number, received Infinity$/],
     [{ kind: 'unit', min: NaN, max: 1 }, /^scaling\.min: expected a finite number, received NaN$/],
@@ -106,4 +108,22 @@ test('per-feature scaling: each column on its own range, constant columns finite
   assert.throws(() => scaleInto(Float32Array.from([1, 2]), s), /multiple of the 3 features/);
   assert.throws(() => validateScaling({ ...s, featureMax: [1, 2] }), /featureMax: expected 3 values/);
   assert.throws(() => validateScaling({ ...s, featureMax: [1, 4000, 8] }), /feature 1 range: expected max > min/);
+});
+
+test("standard scaling is StandardScaler's (x − mean) / std per column, constant columns kept finite", () => {
+  // Columns: 1, 2, 3, 4 (mean 2.5, population std √1.25); 5000 ± 10; a constant 7.
+  const data = Float32Array.from([1, 4990, 7, 2, 5010, 7, 3, 4990, 7, 4, 5010, 7]);
+  const s = fitFeatureScaling('standard', data, 3);
+  const z = scaleInto(data, s);
+  const sd = Math.sqrt(1.25);
+  const want = [(1 - 2.5) / sd, -1, 0, (2 - 2.5) / sd, 1, 0, (3 - 2.5) / sd, -1, 0, (4 - 2.5) / sd, 1, 0];
+  want.forEach((w, i) => assert.ok(Math.abs(z[i]! - w) < 1e-5, `value ${i}: ${z[i]} against ${w}`));
+  // The inverse gives the raw values back, and no range is claimed for out-of-range counts.
+  const back = unscaleInto(z, s);
+  data.forEach((v, i) => assert.ok(Math.abs(back[i]! - v) < 1e-3 * Math.max(1, Math.abs(v))));
+  assert.equal(countOutOfRange(data, s), null);
+  // Pictures: one mean and std over every value.
+  const g = fitSharedScaling('standard', Float32Array.from([0, 2, 4, 6]), { min: 0, max: 255 });
+  assert.ok(Math.abs(g.min - (3 - Math.sqrt(5))) < 1e-9 && Math.abs(g.max - (3 + Math.sqrt(5))) < 1e-9);
+  assert.deepEqual(fitSharedScaling('unit', Float32Array.from([0, 2]), { min: 0, max: 255 }), { kind: 'unit', min: 0, max: 255 });
 });

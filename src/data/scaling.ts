@@ -13,8 +13,14 @@ import { ValidationError, expected, show } from '../core/errors.js';
  * 0..1 beside one in 5000..6000), so a table's Scaling carries a range per feature as well
  * (scikit-learn's MinMaxScaler): feature j maps [featureMin[j], featureMax[j]] to the range,
  * and min/max are then the smallest and largest of them, for reports.
+ *
+ *   standard:  (x - mean) / std       (scikit-learn's StandardScaler, population std)
+ *
+ * Standardisation is the same affine map with [mean - std, mean + std] as the "range"
+ * mapped to [-1, 1], so one code path scales and unscales every kind; its values are not
+ * bounded, so a standardised model's output layer defaults to linear.
  */
-export const SCALINGS = ['symmetric', 'unit'] as const;
+export const SCALINGS = ['symmetric', 'unit', 'standard'] as const;
 export type ScaleKind = (typeof SCALINGS)[number];
 
 /** `min` and `max` are the raw data range (MNIST: 0 and 255). */
@@ -37,6 +43,7 @@ function isScaleKind(kind: unknown): kind is ScaleKind {
 export function rangeOf(kind: ScaleKind): [number, number] {
   switch (kind) {
     case 'symmetric':
+    case 'standard':
       return [-1, 1];
     case 'unit':
       return [0, 1];
@@ -98,10 +105,12 @@ export function unscaleInto(scaled: Float32Array, s: Scaling, out?: Float32Array
 }
 
 /**
- * How many raw values lie outside the range the scaling was fitted on (test data beyond
- * the training range is allowed; commands report this count).
+ * How many raw values lie outside the range a min–max scaling was fitted on (test data
+ * beyond the training range is allowed; commands report this count). A standard scaling
+ * has no such range: null.
  */
-export function countOutOfRange(raw: Float32Array, s: Scaling): number {
+export function countOutOfRange(raw: Float32Array, s: Scaling): number | null {
+  if (s.kind === 'standard') return null;
   const { mins, maxs, n } = ranges(s, raw.length, 'data');
   let count = 0;
   for (let i = 0; i < raw.length; i++) {
@@ -111,23 +120,53 @@ export function countOutOfRange(raw: Float32Array, s: Scaling): number {
   return count;
 }
 
-/**
- * A per-feature Scaling fitted on rows of `cols` features: each feature's own min..max. A
- * constant feature gets the range [v, v + 1], so it maps to the low end instead of 0/0.
- */
-export function fitFeatureScaling(kind: ScaleKind, data: Float32Array, cols: number): Scaling {
+/** Mean and population standard deviation of a column (or of everything when cols = 1), in double. */
+function meanStd(data: Float32Array, cols: number, j: number): [number, number] {
+  let sum = 0;
+  let count = 0;
+  for (let i = j; i < data.length; i += cols) {
+    sum += data[i]!;
+    count++;
+  }
+  const mean = sum / count;
+  let ss = 0;
+  for (let i = j; i < data.length; i += cols) ss += (data[i]! - mean) ** 2;
+  return [mean, Math.sqrt(ss / count)];
+}
+
+function checkRows(data: Float32Array, cols: number): void {
   if (!Number.isSafeInteger(cols) || cols < 1 || data.length % cols !== 0 || data.length === 0) {
     throw new ValidationError(expected('rows to fit a scaling on', `a non-empty multiple of ${cols} values`, data.length));
   }
+}
+
+/**
+ * A per-feature Scaling fitted on rows of `cols` features: each feature's own min..max
+ * (scikit-learn's MinMaxScaler), or for 'standard' its mean ± one standard deviation
+ * (StandardScaler). A constant feature gets the range [v, v + 1] (min–max) or a standard
+ * deviation of 1 (StandardScaler's choice), so it maps to a finite value instead of 0/0.
+ * Throws ValidationError when data is empty or not a multiple of cols.
+ */
+export function fitFeatureScaling(kind: ScaleKind, data: Float32Array, cols: number): Scaling {
+  checkRows(data, cols);
   const featureMin = new Array<number>(cols).fill(Infinity);
   const featureMax = new Array<number>(cols).fill(-Infinity);
-  for (let i = 0; i < data.length; i++) {
-    const j = i % cols;
-    const v = data[i]!;
-    if (v < featureMin[j]!) featureMin[j] = v;
-    if (v > featureMax[j]!) featureMax[j] = v;
+  if (kind === 'standard') {
+    for (let j = 0; j < cols; j++) {
+      const [mean, sd] = meanStd(data, cols, j);
+      const s = sd > 0 && Number.isFinite(mean + sd) && mean + sd > mean - sd ? sd : 1;
+      featureMin[j] = mean - s;
+      featureMax[j] = mean + s;
+    }
+  } else {
+    for (let i = 0; i < data.length; i++) {
+      const j = i % cols;
+      const v = data[i]!;
+      if (v < featureMin[j]!) featureMin[j] = v;
+      if (v > featureMax[j]!) featureMax[j] = v;
+    }
+    for (let j = 0; j < cols; j++) if (!(featureMax[j]! > featureMin[j]!)) featureMax[j] = featureMin[j]! + 1;
   }
-  for (let j = 0; j < cols; j++) if (!(featureMax[j]! > featureMin[j]!)) featureMax[j] = featureMin[j]! + 1;
   let min = Infinity;
   let max = -Infinity;
   for (let j = 0; j < cols; j++) {
@@ -135,6 +174,18 @@ export function fitFeatureScaling(kind: ScaleKind, data: Float32Array, cols: num
     max = Math.max(max, featureMax[j]!);
   }
   return validateScaling({ kind, min, max, featureMin, featureMax });
+}
+
+/**
+ * One Scaling for values that share a unit (pixels): min–max kinds map the given raw range
+ * (0..255 for uint8 images); 'standard' uses the mean and standard deviation of all values.
+ */
+export function fitSharedScaling(kind: ScaleKind, data: Float32Array, rawRange: { min: number; max: number }): Scaling {
+  if (kind !== 'standard') return validateScaling({ kind, min: rawRange.min, max: rawRange.max });
+  checkRows(data, 1);
+  const [mean, sd] = meanStd(data, 1, 0);
+  const s = sd > 0 ? sd : 1;
+  return validateScaling({ kind, min: mean - s, max: mean + s });
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { scaled, type Dataset } from '../data/dataset.js';
-import { fitFeatureScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
 import { Autoencoder } from '../nn/autoencoder.js';
 import { checkContractiveDepth, type Regularization } from '../nn/regularizers.js';
@@ -28,7 +28,7 @@ export interface TrainSettings {
   /** Code size d for a one-layer encoder, input → d → input. */
   hidden: number;
   activation: ActivationName;
-  /** Defaults to tanh for symmetric scaling and sigmoid for unit scaling. */
+  /** Defaults to tanh for symmetric scaling, sigmoid for unit scaling and linear for standard scaling. */
   outputActivation?: ActivationName;
   loss: LossName;
   scale: ScaleKind;
@@ -115,7 +115,7 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
 }
 
 export function outputActivationOf(s: TrainSettings): ActivationName {
-  return s.outputActivation ?? (s.scale === 'unit' ? 'sigmoid' : 'tanh');
+  return s.outputActivation ?? (s.scale === 'unit' ? 'sigmoid' : s.scale === 'standard' ? 'linear' : 'tanh');
 }
 
 export function layersOf(s: TrainSettings, inputSize: number): number[] {
@@ -150,6 +150,11 @@ function checkBceDomain(what: string, m: Matrix): void {
   }
 }
 
+function inUnitInterval(m: Matrix): boolean {
+  for (let i = 0; i < m.data.length; i++) if (!(m.data[i]! >= 0 && m.data[i]! <= 1)) return false;
+  return true;
+}
+
 /** A prepared run: the data scaled, the model initialised, ready to fit. */
 export interface Training {
   settings: TrainSettings;
@@ -161,6 +166,8 @@ export interface Training {
   /** Denoising: the corruption, and the test rows corrupted once with a fixed seed. */
   corruption: Corruption | null;
   testCorrupted: Matrix | null;
+  /** How many raw test values lie outside the training range (null: no test rows, or standard scaling). */
+  testOutOfRange: number | null;
   regularization: Regularization;
   optimizer: Optimizer;
   rng: Rng;
@@ -178,7 +185,16 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
   const layers = layersOf(settings, data.train.cols);
   // A table's columns have their own units: each gets its own range (fitted on the training
   // rows); images share one.
-  const scaling: Scaling = data.perFeature ? fitFeatureScaling(settings.scale, data.train.data, data.train.cols) : { kind: settings.scale, ...data.rawRange };
+  // Data already in [0, 1] is BCE's own domain: left as it is (a per-column fit would push held-out
+  // rows past a column's training range, outside the domain); otherwise each column gets its range.
+  const unitAlready = settings.loss === 'bce' && data.perFeature && inUnitInterval(data.train) && (!data.test || inUnitInterval(data.test));
+  const scaling: Scaling = unitAlready
+    ? { kind: 'unit', min: 0, max: 1 }
+    : data.perFeature
+      ? fitFeatureScaling(settings.scale, data.train.data, data.train.cols)
+      : fitSharedScaling(settings.scale, data.train.data, data.rawRange);
+  // Test values beyond the training range are allowed (they scale past the range); counted for the report.
+  const testOutOfRange = data.test ? countOutOfRange(data.test.data, scaling) : null;
   // In place, the dataset's own rows become the scaled ones: MNIST's 188 MB is not held twice.
   const scale = (m: Matrix): Matrix => (opts.inPlace ? (scaleInto(m.data, scaling, m.data), m) : scaled(m, scaling));
   const train = scale(data.train);
@@ -209,7 +225,17 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
       sparse: settings.sparse,
       backend: backend.name,
-      data: { source: data.source, trainCount: train.rows, testCount: test?.rows ?? 0, image: data.image, ...(data.columns ? { columns: data.columns } : {}) },
+      data: {
+        source: data.source,
+        kind: data.kind,
+        record: data.record,
+        ...(data.testRecord ? { testRecord: data.testRecord } : {}),
+        ...(data.validation ? { validation: data.validation } : {}),
+        trainCount: train.rows,
+        testCount: test?.rows ?? 0,
+        image: data.image,
+        ...(data.columns ? { columns: data.columns } : {}),
+      },
     },
   };
   return {
@@ -220,6 +246,7 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
     test,
     corruption,
     testCorrupted,
+    testOutOfRange,
     regularization,
     optimizer,
     rng,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { JsBackend } from '../backends/js/index.js';
 import { DivergenceError, ValidationError } from '../core/errors.js';
-import { loadDataset } from '../data/dataset.js';
+import { loadMnistDataset } from '../data/dataset.js';
 import { loadModel, saveModel } from '../io/model-file.js';
 import { evaluate } from './evaluate.js';
 import { prepareTraining, resolveSettings } from './recipe.js';
@@ -13,7 +13,7 @@ import { prepareTraining, resolveSettings } from './recipe.js';
 const backend = new JsBackend();
 
 test('a short run on an MNIST subset learns: the test loss falls below 0.3 from about 0.9', () => {
-  const data = loadDataset('mnist', { limit: 5000 });
+  const data = loadMnistDataset({ limit: 5000 });
   const run = prepareTraining({ epochs: 4 }, data, backend);
   const before = evaluate(run.model, run.test!).loss;
   const history = run.fit();
@@ -25,7 +25,7 @@ test('a short run on an MNIST subset learns: the test loss falls below 0.3 from 
 });
 
 test('the same seed gives identical weights; another seed does not', () => {
-  const data = loadDataset('mnist', { limit: 600 });
+  const data = loadMnistDataset({ limit: 600 });
   const weights = (seed: number) => {
     const run = prepareTraining({ epochs: 2, batchSize: 64, seed }, data, backend);
     run.fit();
@@ -41,7 +41,7 @@ test('the same seed gives identical weights; another seed does not', () => {
 test('divergence stops training at once, naming the epoch and batch, and leaves the last saved model intact', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ae-diverge-'));
   const path = join(dir, 'model.safetensors');
-  const data = loadDataset('mnist', { limit: 512 });
+  const data = loadMnistDataset({ limit: 512 });
   const run = prepareTraining({ epochs: 3, batchSize: 128 }, data, backend);
   let saved: Buffer | null = null;
   assert.throws(
@@ -62,7 +62,7 @@ test('divergence stops training at once, naming the epoch and batch, and leaves 
 });
 
 test('a learning rate that blows up is caught as divergence, not trained on', () => {
-  const data = loadDataset('mnist', { limit: 256 });
+  const data = loadMnistDataset({ limit: 256 });
   const run = prepareTraining({ epochs: 2, batchSize: 64, optimizer: 'sgd', lr: 1e30, activation: 'linear', outputActivation: 'linear' }, data, backend);
   assert.throws(() => run.fit(), DivergenceError);
 });
@@ -73,6 +73,6 @@ test('settings are validated from one table, with one-line messages', () => {
   assert.throws(() => resolveSettings({ loss: 'bce' }), /scale for loss bce: expected unit/);
   assert.throws(() => resolveSettings({ loss: 'bce', scale: 'unit', outputActivation: 'tanh' }), /output activation for loss bce: expected sigmoid/);
   assert.throws(() => resolveSettings({ optimizer: 'rmsprop' as never }), ValidationError);
-  const data = loadDataset('mnist', { limit: 10 });
+  const data = loadMnistDataset({ limit: 10 });
   assert.throws(() => prepareTraining({ layers: [100, 30] }, data, backend), /layers\[0\]: expected 784 to match the data width, received 100/);
 });
