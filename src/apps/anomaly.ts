@@ -504,8 +504,10 @@ export function explainFigure(inputs: Matrix, recons: Matrix, errors: Matrix, op
  * The tabular counterpart of explainFigure: one strip per sample (labelled at the left), one
  * cell per feature coloured by its squared error on a shared scale, feature indices below.
  */
-export function featureErrorFigure(errors: Matrix, rowLabels: string[], opts: { title?: string } = {}): Raster {
+export function featureErrorFigure(errors: Matrix, rowLabels: string[], opts: { title?: string; featureNames?: string[] } = {}): Raster {
   if (rowLabels.length !== errors.rows) throw new ValidationError(expected('feature error row labels', `one per row (${errors.rows})`, rowLabels.length));
+  const names = opts.featureNames;
+  if (names !== undefined && names.length !== errors.cols) throw new ValidationError(expected('feature names', `one per column (${errors.cols})`, names.length));
   const n = errors.cols;
   const cell = Math.max(4, Math.min(24, Math.floor(720 / n)));
   const pad = 2;
@@ -522,9 +524,26 @@ export function featureErrorFigure(errors: Matrix, rowLabels: string[], opts: { 
     drawText(axis, Math.round(pad + j * cell + cell / 2 - textWidth(s) / 2), 3, s);
   }
   const bands = rowLabels.map((label, i) => ({ label, y: pad + i * (stripH + pad), height: stripH }));
-  const axisName = 'feature (column index, label column removed)';
-  const name = raster(Math.max(grid.width, textWidth(axisName) + 4), TEXT_HEIGHT + 4, 255);
+  const axisName = names ? 'feature (column index; names below)' : 'feature (column index, label column removed)';
+  // With names, a key "0 name  1 name  …" wrapped to the figure's width: names rarely fit under a cell.
+  const keyLines: string[] = [];
+  if (names) {
+    const maxW = Math.max(grid.width, 420);
+    let line = '';
+    names.forEach((nm, j) => {
+      const item = `${j} ${nm.length > 24 ? nm.slice(0, 23) + '…' : nm}`;
+      const next = line === '' ? item : `${line}   ${item}`;
+      if (line !== '' && textWidth(next) > maxW - 4) {
+        keyLines.push(line);
+        line = item;
+      } else line = next;
+    });
+    if (line !== '') keyLines.push(line);
+  }
+  const nameW = Math.max(grid.width, textWidth(axisName) + 4, ...keyLines.map((l) => textWidth(l) + 4));
+  const name = raster(nameW, (TEXT_HEIGHT + 4) * (1 + keyLines.length), 255);
   drawText(name, Math.round((name.width - textWidth(axisName)) / 2), 2, axisName);
+  keyLines.forEach((l, k) => drawText(name, 2, 2 + (TEXT_HEIGHT + 4) * (k + 1), l));
   const scale = colorScale(Math.min(grid.width - 4, 300), max, 'squared error');
   // stack centres narrower parts; the grid is the widest unless the axis name is, so pad the grid's band to keep labels aligned.
   const gridBand = raster(Math.max(grid.width, name.width), grid.height, 255);
@@ -532,7 +551,7 @@ export function featureErrorFigure(errors: Matrix, rowLabels: string[], opts: { 
   const axisBand = raster(gridBand.width, axis.height, 255);
   paste(axisBand, axis, 0, 0);
   const nameBand = raster(gridBand.width, name.height, 255);
-  paste(nameBand, name, Math.round((grid.width - name.width) / 2), 0);
+  paste(nameBand, name, Math.max(0, Math.round((grid.width - name.width) / 2)), 0);
   const body = withLeftLabels(stack([gridBand, axisBand, nameBand, scale], 4, 255), bands, { background: 255 });
   return withTitle(body, opts.title ?? 'Per-feature squared error of the top-scoring rows', { scale: 1 });
 }

@@ -117,8 +117,14 @@ test('ae anomaly on CSV: contaminated training rows, a labelled test file, ROC-A
   assert.ok(s.metrics.recall > 0.8, `recall ${s.metrics.recall}`);
   assert.match(s.scaling, /per-column/);
   const sc = readScores(join(out, 'scores.csv'));
-  assert.deepEqual(sc.header, ['row', 'label', 'score', 'flagged']);
+  const errorHeads = Array.from({ length: 8 }, (_, j) => `error_${j}`);
+  assert.deepEqual(sc.header, ['row', 'label', 'score', 'flagged', ...errorHeads]);
   assert.equal(sc.rows.length, 400);
+  // A row's score is the mean of its per-feature squared errors.
+  for (const row of sc.rows.slice(0, 50)) {
+    const mean = row.slice(4).reduce((a, b) => a + b, 0) / 8;
+    assert.ok(Math.abs(mean - row[2]!) <= 1e-4 * Math.max(1e-3, row[2]!), `score ${row[2]} against mean error ${mean}`);
+  }
   for (const name of ['roc.png', 'scores-histogram.png', 'explain.png']) assert.ok(existsSync(join(out, name)), name);
 });
 
@@ -135,8 +141,15 @@ test('ae anomaly on CSV without labels writes scores only; a label column that i
   assert.equal(s.scoredCount, 1200);
   assert.ok(Math.abs(s.flagged - 120) <= 1, `flagged ${s.flagged}`);
   assert.equal(existsSync(join(out, 'roc.png')), false);
-  assert.deepEqual(readScores(join(out, 'scores.csv')).header, ['row', 'score', 'flagged']);
+  assert.deepEqual(readScores(join(out, 'scores.csv')).header, ['row', 'score', 'flagged', ...Array.from({ length: 8 }, (_, j) => `error_${j}`)]);
   assert.match(r.stdout, /no labels: scores only/);
+  // Named columns name the per-feature errors (quoted when a name holds a comma).
+  const named = join(dir, 'named.csv');
+  writeFileSync(named, 'a,b,c,d,e,f,g,"h, last"\n' + readFileSync(trainCsv, 'utf8'));
+  const rn = ae('anomaly', '--data', named, '--epochs', '1', '--out', join(dir, 'csv-named'));
+  assert.equal(rn.code, 0, rn.stderr);
+  assert.equal(readFileSync(join(dir, 'csv-named', 'scores.csv'), 'utf8').split('\n')[0], 'row,score,flagged,error_a,error_b,error_c,error_d,error_e,error_f,error_g,"error_h, last"');
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'csv-named', 'anomaly.json'), 'utf8')).columns, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h, last']);
 
   // The label first: columns 1..8 are the features.
   const first = join(dir, 'first.csv');

@@ -428,6 +428,9 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
     throw new UsageError(`--data width: expected ${rule}, received ${trainTable.cols}`);
   }
   const labels = scored.labels;
+  // The scored table's column names (its label column removed), for scores.csv and the figure.
+  const header = scoredTable.header;
+  const names = header && header.length - (labelColumn === null ? 0 : 1) === scored.x.cols ? header.filter((_, j) => j !== labelColumn) : null;
   if (labels && (labels.every(Boolean) || !labels.some(Boolean))) {
     throw new UsageError(`--label-column: expected both normal (0) and anomalous (1) rows in ${testPath}, received ${labels.filter(Boolean).length} anomalies among ${labels.length} rows`);
   }
@@ -459,6 +462,7 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
     scoredCount: x.rows,
     features,
     labelColumn,
+    ...(names ? { columns: names } : {}),
     scaling: image === null ? 'per-column min-max of the training rows to [-1, 1]' : 'one min-max of all training values to [-1, 1]',
     scaler: scaling,
     scoredOutOfRange: outOfRange,
@@ -488,6 +492,7 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
         title: `The ${top.length} highest-scoring rows, highest first: each row, its reconstruction and where the error is (threshold ${sci(det.threshold)}).`,
       })
     : featureErrorFigure(det.featureErrors(shown), top.map((i) => `${caption(i)} ${sci(scores[i]!)}`), {
+        ...(names ? { featureNames: names } : {}),
         title: `Per-feature squared error of the ${top.length} highest-scoring rows (row, label, score), highest first; threshold ${sci(det.threshold)}.`,
       });
   const figures: Array<[string, Raster]> = [
@@ -495,7 +500,14 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
     ...(m && labels ? [['roc.png', rocFigure([{ label: `AE, AUC ${fmt(m.rocAuc)}`, ...rocCurve(scores, labels) }], { title: `ROC (AUC ${fmt(m.rocAuc)})` })] as [string, Raster]] : []),
     ['explain.png', explain],
   ];
-  const lines = [labels ? 'row,label,score,flagged' : 'row,score,flagged'];
-  for (let i = 0; i < scores.length; i++) lines.push(labels ? `${i},${labels[i] ? 1 : 0},${scores[i]},${flagged[i] ? 1 : 0}` : `${i},${scores[i]},${flagged[i] ? 1 : 0}`);
+  // Each row's squared error per feature beside its score, named after the columns (error_<name>, or error_<index>).
+  const perFeature = det.featureErrors(x);
+  const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const errorHeads = Array.from({ length: features }, (_, j) => quote(`error_${names ? names[j] : j}`));
+  const lines = [[...(labels ? ['row', 'label', 'score', 'flagged'] : ['row', 'score', 'flagged']), ...errorHeads].join(',')];
+  for (let i = 0; i < scores.length; i++) {
+    const errs = Array.from(perFeature.data.subarray(i * features, (i + 1) * features), (v) => String(Number(v.toPrecision(6))));
+    lines.push([...(labels ? [i, labels[i] ? 1 : 0, scores[i], flagged[i] ? 1 : 0] : [i, scores[i], flagged[i] ? 1 : 0]), ...errs].join(','));
+  }
   return { summary, markdown, scoresCsv: lines.join('\n') + '\n', figures };
 }

@@ -71,8 +71,10 @@ function csvNumber(v: number): string {
   return String(Number(v.toPrecision(7)));
 }
 
-function csvOf(m: Matrix): string {
-  const lines: string[] = [];
+/** A CSV of raw rows, headed by the model's recorded column names when it has them (and they fit). */
+function csvOf(m: Matrix, columns: string[] | null = null): string {
+  const quote = (name: string) => (/[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
+  const lines: string[] = columns && columns.length === m.cols ? [columns.map(quote).join(',')] : [];
   for (let r = 0; r < m.rows; r++) {
     const row: string[] = [];
     for (let j = 0; j < m.cols; j++) row.push(csvNumber(m.data[r * m.cols + j]!));
@@ -87,7 +89,7 @@ export function registerDecode(program: Command): void {
     .description("turn an .aec file of codes back into rows with the model's decoder: a PNG grid of digits or a CSV of raw values")
     .requiredOption('--model <file>', 'the model whose encoder wrote the codes')
     .requiredOption('--codes <file.aec>', 'a codes file written by ae encode')
-    .requiredOption('--out <file>', 'a .png (pictures on [0, 1]) or a .csv (rows in the raw range the model was trained on)')
+    .requiredOption('--out <file>', 'a .png (pictures on [0, 1]) or a .csv (rows in the raw range the model was trained on, headed by its column names)')
     .option('--count <n>', 'decode only the first N codes (default: all; a PNG shows at most 100 unless --count says more)')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: DecodeFlags) => {
@@ -110,15 +112,18 @@ export function registerDecode(program: Command): void {
           `${f.codes}: expected codes written by ${f.model} (${mine.fingerprint.slice(0, 19)}…), received codes from a different model (${theirs.description}, ${theirs.fingerprint.slice(0, 19)}…)`,
         );
       }
-      const shape = kind === 'png' ? imageShape(model.inputSize) : null;
-      if (kind === 'png' && !shape) throw new UsageError(`--out: expected .csv for a model of ${model.inputSize} values per row (a PNG needs square pictures), received "${f.out}"`);
+      const recorded = (config.training.data ?? {}) as { image?: { width: number; height: number } | null; columns?: unknown };
+      const image = recorded.image && recorded.image.width * recorded.image.height === model.inputSize ? recorded.image : null;
+      const shape = kind === 'png' ? (image ?? imageShape(model.inputSize)) : null;
+      const columns = Array.isArray(recorded.columns) && recorded.columns.every((c) => typeof c === 'string') ? (recorded.columns as string[]) : null;
+      if (kind === 'png' && !shape) throw new UsageError(`--out: expected .csv for a model of ${model.inputSize} values per row (a PNG needs pictures: square rows, or a model trained on images), received "${f.out}"`);
       const n = Math.min(decoded.codes.rows, count ?? (kind === 'png' ? 100 : decoded.codes.rows));
       const rows = model.decode(topRows(decoded.codes, n));
       if (kind === 'png') {
         const unit = { rows: rows.rows, cols: rows.cols, data: toUnit(rows.data, config.scaling, rows.data) };
         writeFileAtomic(f.out, encodePng(imageGrid(unit, { ...shape!, cols: Math.min(10, n), range: [0, 1], zoom: 2 })));
       } else {
-        writeFileAtomic(f.out, csvOf({ rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) }));
+        writeFileAtomic(f.out, csvOf({ rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) }, columns));
       }
       process.stdout.write(`wrote ${f.out}: ${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${kind === 'png' ? 'pictures' : `rows of raw values in [${config.scaling.min}, ${config.scaling.max}]`}\n`);
     });
