@@ -320,8 +320,8 @@ async function readImageSource(path: string, opts: ImageReadOptions): Promise<So
     test: null,
     testLabels: null,
     sharedRange: { ...MNIST_RAW_RANGE },
-    // Pictures are drawn grey, one plane per image: only single-channel folders get a grid.
-    image: f.channels === 1 ? { width: f.width, height: f.height } : null,
+    // Figures draw grey pictures: an RGB row (C, H, W) is drawn as its R, G and B planes stacked.
+    image: { width: f.width, height: f.height * f.channels },
     columns: null,
     record: {
       kind: 'images',
