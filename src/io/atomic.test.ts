@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDir, writeFileAtomic } from './atomic.js';
+import { ValidationError } from '../core/errors.js';
 
 function withTempDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'aekit-atomic-'));
@@ -131,6 +132,21 @@ test('ensureDir refuses a path that is a file', () => {
   withTempDir((dir) => {
     const file = join(dir, 'file');
     writeFileSync(file, 'x');
-    assert.throws(() => ensureDir(file), (err: NodeJS.ErrnoException) => err.code === 'EEXIST' || err.code === 'ENOTDIR');
+    assert.throws(() => ensureDir(file), (err: unknown) => err instanceof ValidationError && /received (EEXIST|ENOTDIR)/.test(err.message));
   });
+});
+
+test('ensureDir fails at once, naming the system error, where a folder cannot be made (no endless loop under /proc)', () => {
+  if (process.platform === 'linux') {
+    // mkdirSync(..., { recursive: true }) never returns here (Node's recursive walk retries ENOENT).
+    assert.throws(() => ensureDir('/proc/aekit-cannot-exist/deeper'), (e: unknown) => e instanceof ValidationError && /aekit-cannot-exist\/deeper: expected a folder that exists or can be created, received ENOENT/.test(e.message));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-ensuredir-'));
+  try {
+    writeFileSync(join(dir, 'file'), 'x');
+    assert.throws(() => ensureDir(join(dir, 'file')), (e: unknown) => e instanceof ValidationError && /received EEXIST/.test(e.message));
+    assert.throws(() => ensureDir(join(dir, 'file', 'below')), (e: unknown) => e instanceof ValidationError && /received (ENOTDIR|EEXIST)/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

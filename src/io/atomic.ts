@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ValidationError } from '../core/errors.js';
 
 /**
  * Distinguishes temp files made by this process. Together with the pid and a high-resolution
@@ -58,8 +59,40 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /** Creates `path` and any missing parents; succeeds if it already exists as a directory. */
+/**
+ * Creates `path` and any missing parents, one level at a time. Not mkdirSync's `recursive`
+ * option: on Linux that loops forever under /proc (mkdir there fails with ENOENT, which
+ * the recursive walk takes for a missing parent and retries). Throws ValidationError, one
+ * line naming the path and the system's code (ENOENT, EACCES, ENOTDIR, EEXIST for a file in
+ * the way), when a level cannot be made.
+ */
 export function ensureDir(path: string): void {
-  mkdirSync(path, { recursive: true });
+  try {
+    makeDirs(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0];
+    throw new ValidationError(`${path}: expected a folder that exists or can be created, received ${code} (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+function makeDirs(path: string): void {
+  const missing: string[] = [];
+  let p = resolve(path);
+  for (;;) {
+    try {
+      if (statSync(p).isDirectory()) break;
+      const err = new Error(`EEXIST: file already exists, mkdir '${p}'`) as NodeJS.ErrnoException;
+      err.code = 'EEXIST';
+      throw err;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const dir of missing.reverse()) mkdirSync(dir);
 }
 
 /**
