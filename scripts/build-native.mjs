@@ -2,7 +2,8 @@
 // compiler or a BLAS still installs: the build failing is reported, and aekit runs on
 // its js backend. `npm run build:native` retries with the full log.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +12,29 @@ const strict = process.argv.includes('--strict');
 if (process.env.AEKIT_SKIP_NATIVE) {
   console.log('aekit: AEKIT_SKIP_NATIVE is set; not building the native backend');
   process.exit(0);
+}
+
+// Up to date already (the same sources, node ABI and CPU as the last build, and its kernel
+// record in place): nothing to do. `npx ae` from a clone installs the clone as a package and
+// reruns this script there; without this check it rebuilt the addon and lost blas.json.
+const release = join(root, 'native', 'build', 'Release');
+const stampPath = join(release, 'build-stamp.json');
+const sourcesTime = () => {
+  const dir = join(root, 'native', 'src');
+  return Math.max(statSync(join(root, 'native', 'binding.gyp')).mtimeMs, ...readdirSync(dir).map((n) => statSync(join(dir, n)).mtimeMs));
+};
+// -march=native: a build belongs to its CPU too.
+const stamp = { modules: process.versions.modules, arch: process.arch, platform: process.platform, cpu: cpus()[0]?.model ?? 'unknown' };
+if (!strict && !process.argv.includes('--force') && existsSync(join(release, 'aekit_native.node')) && existsSync(join(release, 'blas.json')) && existsSync(stampPath)) {
+  try {
+    const old = JSON.parse(readFileSync(stampPath, 'utf8'));
+    if (['modules', 'arch', 'platform', 'cpu'].every((k) => old[k] === stamp[k]) && old.sourcesTime >= sourcesTime()) {
+      console.log('aekit: native backend up to date (native/build/Release/aekit_native.node); npm run build:native rebuilds it');
+      process.exit(0);
+    }
+  } catch {
+    // An unreadable stamp means: build again.
+  }
 }
 
 // npm tells its scripts where its own node-gyp is; fall back to the copy npm ships with.
@@ -32,8 +56,11 @@ const r = spawnSync(process.execPath, args, {
   encoding: 'utf8',
 });
 if (r.status === 0) {
+  writeFileSync(stampPath, JSON.stringify({ ...stamp, sourcesTime: sourcesTime() }) + '\n');
   console.log('aekit: native backend built (native/build/Release/aekit_native.node)');
-  process.exit(0);
+  // The kernel choice belongs to this build: made again at once, so no later step can forget it.
+  const c = spawnSync(process.execPath, [join(root, 'scripts', 'choose-blas.mjs')], { stdio: 'inherit' });
+  process.exit(strict ? (c.status ?? 1) : 0);
 }
 if (!strict) {
   const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');

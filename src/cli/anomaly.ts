@@ -25,6 +25,7 @@ import { imageShape, loadDataset, loadMnistDataset, splitValidation } from '../d
 import { countOutOfRange, fitFeatureScaling, fitSharedScaling, scaleInto, type Scaling } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { outputActivationOf, resolveSettings, type TrainSettings } from '../train/recipe.js';
+import { tableDefaults } from './train.js';
 import { encodePng, type Raster } from '../viz/image.js';
 import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
@@ -33,9 +34,9 @@ import { progressCallbacks } from './progress.js';
 
 interface AnomalyFlags {
   holdout?: string;
-  epochs: string;
+  epochs?: string;
   hidden?: string;
-  batch: string;
+  batch?: string;
   lr: string;
   contamination?: string;
   sigma?: string;
@@ -53,11 +54,16 @@ interface AnomalyFlags {
 const DEFAULT_CONTAMINATION = 0.1;
 
 /** The notebook's model and recipe, with the few knobs this command exposes. */
-function settingsOf(f: AnomalyFlags, hidden: number): Partial<TrainSettings> {
+/**
+ * The run's settings: the notebook's batch 256 and 20 epochs for MNIST; for other data, unless
+ * given, the batch and epochs `ae train` picks from the training rows' count (tableDefaults).
+ */
+function settingsOf(f: AnomalyFlags, hidden: number, rows?: number, features?: number): Partial<TrainSettings> {
+  const d = rows === undefined || features === undefined ? { batchSize: 256, epochs: 20 } : tableDefaults(rows, features);
   return {
     hidden,
-    epochs: intFlag('--epochs', f.epochs),
-    batchSize: intFlag('--batch', f.batch),
+    epochs: f.epochs === undefined ? d.epochs : intFlag('--epochs', f.epochs),
+    batchSize: f.batch === undefined ? d.batchSize : intFlag('--batch', f.batch),
     lr: numberFlag('--lr', f.lr, 'a number > 0', (n) => n > 0),
     seed: intFlag('--seed', f.seed, 0),
   };
@@ -168,9 +174,9 @@ export function registerAnomaly(program: Command): void {
     .option('--label-column <col>', 'CSV: the column of the scored rows holding 0 (normal) or 1 (anomaly), "last" or a 0-based index; removed from the features')
     .option('--contamination <c>', 'threshold = the (1 - c) quantile of the training scores, c in (0, 0.5] (default 0.1)')
     .option('--sigma <k>', 'threshold = mean + k·σ of the training scores, k >= 0 (instead of --contamination)')
-    .option('--epochs <n>', 'passes over the training rows', '20')
+    .option('--epochs <n>', 'passes over the training rows (default 20 for MNIST; else about 4000 Adam steps, as ae train picks)')
     .option('--hidden <d>', 'code size d (default 30 for MNIST; for CSV min(30, ceil(features / 4)))')
-    .option('--batch <n>', 'mini-batch size', '256')
+    .option('--batch <n>', 'mini-batch size (default 256 for MNIST; else rows / 10 as a power of two in 16..256)')
     .option('--lr <x>', "Adam's learning rate", '1e-3')
     .option('--limit <n>', 'use only the first N training rows (and at most N scored rows)')
     .option('--show <n>', 'top-scoring samples drawn in explain.png', '10')
@@ -228,15 +234,15 @@ async function runHoldout(f: AnomalyFlags, p: HoldoutPlan, backend: Backend): Pr
   for (const k of holdouts) {
     const inTest = test.labels.filter((l) => l === k).length;
     if (inTest === 0 || inTest === test.labels.length) {
-      throw new UsageError(`--holdout ${k}: expected test ${nouns} both of class ${k} and of other classes among the ${test.labels.length} test rows (raise --limit), received ${inTest} of class ${k}`);
+      throw new UsageError(`--holdout ${k}: expected test ${nouns} both of class ${k} and of other classes among the ${test.labels.length} test rows${p.limit !== undefined ? ' (raise --limit)' : ''}, received ${inTest} of class ${k}`);
     }
-    if (train.labels.every((l) => l === k)) throw new UsageError(`--holdout ${k}: expected training ${nouns} other than ${k} (raise --limit), received none`);
+    if (train.labels.every((l) => l === k)) throw new UsageError(`--holdout ${k}: expected training ${nouns} other than ${k}${p.limit !== undefined ? ' (raise --limit)' : ''}, received none`);
   }
   // The notebook's scaling, [0, 255] → [-1, 1] for uint8 pictures (the source's shared range), done once in place for every run.
   const scaling: Scaling = data.perFeature ? fitFeatureScaling('symmetric', train.images.data, features) : fitSharedScaling('symmetric', train.images.data, data.rawRange);
   scaleInto(train.images.data, scaling, train.images.data);
   scaleInto(test.images.data, scaling, test.images.data);
-  const settings = settingsOf(f, p.hidden ?? 30);
+  const settings = mnist ? settingsOf(f, p.hidden ?? 30) : settingsOf(f, p.hidden ?? 30, train.images.rows, features);
   const model = describeModel(settings, features, backend);
   const how = describeThresholdRule(p.rule);
   const runs: HoldoutResult[] = [];
@@ -437,7 +443,7 @@ function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
   const features = train.cols;
   const image = imageShape(features);
   const hidden = p.hidden ?? Math.min(30, Math.max(1, Math.ceil(features / 4)));
-  const settings = settingsOf(f, hidden);
+  const settings = settingsOf(f, hidden, train.rows, features);
   const scaling = csvScaling(train, image === null);
   // Scaled in place unless the scored rows are the training rows themselves (then once).
   const x = scored.x;

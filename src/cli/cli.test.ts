@@ -196,4 +196,9 @@ test('--loss bce refuses test data outside [0, 1], naming the range found, befor
   assert.equal(existsSync(out), false, 'nothing is written');
   const ok = ae('train', '--data', fx('bce-train-unit.csv'), '--loss', 'bce', '--epochs', '1', '--out', out);
   assert.equal(ok.code, 0, ok.stderr);
+  // Rows already in [0, 1] are BCE's domain as they are; the held-out BCE is printed beside the mean's.
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).config.scaling, { kind: 'unit', min: 0, max: 1 });
+  assert.match(ok.stdout, /held-out BCE [0-9.]+ against [0-9.]+ for predicting each feature's training mean/);
+  // Rows outside [0, 1] are scaled per column; held-out rows past a column's range are refused, saying why.
+  usage(['train', '--data', fx('bce-test-wider.csv'), '--loss', 'bce', '--out', join(dir, 'bce-wider')], /held-out rows \(the validation split\) scaled by the training rows' ranges, for loss bce: expected values in \[0, 1\]/);
 });

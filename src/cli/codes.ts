@@ -2,13 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { topRows, type Matrix } from '../core/matrix.js';
-import { imageShape, loadMnistDataset, scaled } from '../data/dataset.js';
+import { loadMnistDataset, scaled } from '../data/dataset.js';
 import { toUnit, unscaleInto } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { CODE_DTYPES, codesModelOf, encodeCodes, readCodesFile, DTYPE_BYTES } from '../io/codes.js';
 import { rateDistortion, rdFigure, rdNotes, rdTable } from '../apps/compress.js';
 import { encodePng, imageGrid } from '../viz/image.js';
-import { backendFrom, checkFileOutput, evalData, loadModelFlag } from './common.js';
+import { backendFrom, checkFileOutput, evalData, loadModelFlag, modelImage } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { UsageError } from './exit.js';
 import { choiceFlag, intFlag } from './options.js';
@@ -112,9 +112,8 @@ export function registerDecode(program: Command): void {
           `${f.codes}: expected codes written by ${f.model} (${mine.fingerprint.slice(0, 19)}…), received codes from a different model (${theirs.description}, ${theirs.fingerprint.slice(0, 19)}…)`,
         );
       }
-      const recorded = (config.training.data ?? {}) as { image?: { width: number; height: number } | null; columns?: unknown };
-      const image = recorded.image && recorded.image.width * recorded.image.height === model.inputSize ? recorded.image : null;
-      const shape = kind === 'png' ? (image ?? imageShape(model.inputSize)) : null;
+      const recorded = (config.training.data ?? {}) as { columns?: unknown };
+      const shape = kind === 'png' ? modelImage(loaded) : null;
       const columns = Array.isArray(recorded.columns) && recorded.columns.every((c) => typeof c === 'string') ? (recorded.columns as string[]) : null;
       if (kind === 'png' && !shape) throw new UsageError(`--out: expected .csv for a model of ${model.inputSize} values per row (a PNG needs pictures: square rows, or a model trained on images), received "${f.out}"`);
       const n = Math.min(decoded.codes.rows, count ?? (kind === 'png' ? 100 : decoded.codes.rows));
@@ -125,7 +124,11 @@ export function registerDecode(program: Command): void {
       } else {
         writeFileAtomic(f.out, csvOf({ rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) }, columns));
       }
-      process.stdout.write(`wrote ${f.out}: ${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${kind === 'png' ? 'pictures' : `rows of raw values in [${config.scaling.min}, ${config.scaling.max}]`}\n`);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of rows.data) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      const what = kind === 'png' ? 'pictures' : `rows of raw values (${Number(lo.toPrecision(5))} to ${Number(hi.toPrecision(5))})`;
+      process.stdout.write(`wrote ${f.out}: ${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${what}\n`);
     });
 }
 

@@ -2,8 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
 import type { Matrix } from '../core/matrix.js';
-import { loadDataset, loadMnistDataset, splitValidation, type Dataset } from '../data/dataset.js';
-import { recordProblem, type DataRecord, type ReadOptions } from '../data/source.js';
+import { imageShape, loadDataset, loadMnistDataset, splitValidation, type Dataset } from '../data/dataset.js';
+import { detectKind, recordProblem, type DataRecord, type ReadOptions } from '../data/source.js';
 import { readOptionsFrom, type ReadFlags } from './data-flags.js';
 import { loadModel, type LoadedModel } from '../io/model-file.js';
 import { UsageError } from './exit.js';
@@ -38,6 +38,53 @@ export function trainingRecord(loaded: LoadedModel): { record: DataRecord | null
   return { record: rec(d['record']), testRecord: rec(d['testRecord']), validation, source: typeof d['source'] === 'string' ? d['source'] : null };
 }
 
+/**
+ * How another source is read for a model: the flags given, else how the model's own source
+ * was read, when that is of the same kind (a CSV's label column and delimiter, an image
+ * folder's size and colour), so a new file is read as the training file was.
+ */
+function readOptionsFor(loaded: LoadedModel, dataFlag: string, given: ReadOptions): ReadOptions {
+  const recorded = trainingRecord(loaded).record;
+  if (!recorded?.read || dataFlag === 'mnist') return given;
+  let kind: string;
+  try {
+    kind = detectKind(dataFlag);
+  } catch {
+    return given; // loadDataset names the problem
+  }
+  if (kind !== recorded.kind) return given;
+  return {
+    ...given,
+    ...(kind === 'csv' && !given.csv && recorded.read.csv ? { csv: recorded.read.csv } : {}),
+    ...(kind === 'images' && !given.images && recorded.read.images ? { images: recorded.read.images } : {}),
+  };
+}
+
+/**
+ * A table with a header, given to a model that recorded its column names, is matched by name:
+ * its columns are put in the model's order, and a missing name is refused in one line. Tables
+ * without a header, or models without names, are taken by position.
+ */
+function matchColumns(loaded: LoadedModel, data: Dataset & { columns?: string[] | null }, flag: string): Dataset {
+  const want = (loaded.config.training.data as { columns?: unknown } | undefined)?.columns;
+  const have = data.columns;
+  if (!Array.isArray(want) || !have || want.length !== loaded.model.inputSize) return data;
+  const names = want as string[];
+  if (names.length === have.length && names.every((n, j) => n === have[j])) return data;
+  const index = names.map((n) => have.indexOf(n));
+  const missing = names.filter((_, j) => index[j]! < 0);
+  if (missing.length > 0) {
+    throw new UsageError(`${flag} columns: expected the model's columns ${names.join(', ')}, received ${have.join(', ')} (no ${missing.join(', ')})`);
+  }
+  const pick = (m: Matrix | null): Matrix | null => {
+    if (m === null) return null;
+    const out = new Float32Array(m.rows * names.length);
+    for (let r = 0; r < m.rows; r++) for (let j = 0; j < names.length; j++) out[r * names.length + j] = m.data[r * m.cols + index[j]!]!;
+    return { rows: m.rows, cols: names.length, data: out };
+  };
+  return { ...data, train: pick(data.train)!, test: pick(data.test), columns: [...names] };
+}
+
 /** Refuses a recorded source that moved or changed, in one line. */
 function checkRecord(rec: DataRecord, flag: string): void {
   const problem = recordProblem(rec);
@@ -67,7 +114,8 @@ export async function evalData(
   };
   const opts = (r: ReadOptions | undefined) => ({ ...(limit === undefined ? {} : { limit }), ...(r ? { read: r } : {}) });
   if (dataFlag !== undefined) {
-    const data = await loadDataset(dataFlag, opts(readOptionsFrom(read)));
+    let data = await loadDataset(dataFlag, opts(readOptionsFor(loaded, dataFlag, readOptionsFrom(read))));
+    data = matchColumns(loaded, data, flag);
     checkWidth(data);
     const part = data.test ? 'test' : 'all';
     return { ...data, test: data.test ?? data.train, testLabels: data.test ? data.testLabels ?? null : data.labels ?? null, evalSource: { kind: data.kind ?? 'unknown', path: data.record?.path ?? dataFlag, part, from: 'flag' } };
@@ -100,6 +148,14 @@ export async function evalData(
   }
   const part = full.test ? 'test' : 'all';
   return { ...limited(full, full.test ?? full.train, full.test ? full.testLabels : full.labels), evalSource: { kind: record.kind, path: record.path, part, from } };
+}
+
+/** The picture shape of a model's rows: the one its training data recorded, else a square when the input size is one. */
+export function modelImage(loaded: LoadedModel): { width: number; height: number } | null {
+  const rec = (loaded.config.training.data as { image?: { width?: unknown; height?: unknown } | null } | undefined)?.image;
+  const n = loaded.model.inputSize;
+  if (rec && typeof rec.width === 'number' && typeof rec.height === 'number' && rec.width * rec.height === n) return { width: rec.width, height: rec.height };
+  return imageShape(n);
 }
 
 /** Refuses a path that is an existing directory (for file outputs). */

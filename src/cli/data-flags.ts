@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parse } from 'csv-parse/sync';
 import { ValidationError, expected } from '../core/errors.js';
 import type { ColumnRef } from '../data/csv.js';
 import type { ImageColor } from '../data/images.js';
@@ -23,7 +24,7 @@ export function addReadOptions(cmd: Command): Command {
   return cmd
     .option('--header <mode>', 'CSV: auto (names, or exactly 0,1,…,n−1, are a header), yes or no', 'auto')
     .option('--delimiter <char>', 'CSV: the field separator (default "," or a tab for .tsv; "\\t" for a tab)')
-    .option('--columns <list>', 'CSV: the feature columns to keep, by name or 0-based index, comma-separated')
+    .option('--columns <list>', 'CSV: the feature columns to keep, by name or 0-based index, comma-separated ("quote, a name" with a comma)')
     .option('--label-column <ref>', 'CSV: a column of integer labels (name, 0-based index or "last"), kept apart from the features')
     .option('--image-size <WxH>', 'image folder: resize every image to W×H (default: the first image\'s size)')
     .option('--color <mode>', 'image folder: gray or rgb', 'gray');
@@ -41,8 +42,16 @@ export function readOptionsFrom(f: ReadFlags): ReadOptions {
   // Kept as text: the CSV reader takes "3" as a header name first and as an index otherwise.
   const ref = (s: string): ColumnRef => s;
   if (f.columns !== undefined) {
-    const parts = f.columns.split(',').map((s) => s.trim());
-    if (parts.some((p) => p === '')) throw new ValidationError(expected('--columns', 'comma-separated column names or 0-based indices', f.columns));
+    // Read as one CSV record, so a name holding a comma is given in quotes: --columns '"sensor, left",temp'.
+    let parts: string[] | undefined;
+    try {
+      parts = (parse(f.columns, { trim: true, relax_column_count: true }) as string[][])[0];
+    } catch {
+      parts = undefined;
+    }
+    if (!parts || parts.length === 0 || parts.some((p) => p === '')) {
+      throw new ValidationError(expected('--columns', 'comma-separated column names or 0-based indices (a name with a comma in double quotes)', f.columns));
+    }
     csv.columns = parts.map(ref);
   }
   if (f.labelColumn !== undefined) {

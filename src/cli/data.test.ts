@@ -177,4 +177,31 @@ test('reading flags are checked before any work, with one-line errors', () => {
   const r = ae('train', '--data', csv, '--columns', 'a,noise', '--epochs', '1', '--out', join(dir, 'cols'));
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'cols', 'metrics.json'), 'utf8')).config.training.data.columns, ['a', 'noise']);
+  // A name holding a comma, in quotes (the csv-quoted case's header).
+  const quoted = fixture('cases/quoted-header-with-commas.csv');
+  const header = parseCsv(readFileSync(quoted, 'utf8')).header!;
+  const two = [header[0]!, header[header.length - 1]!];
+  const rq = ae('train', '--data', quoted, '--columns', two.map((n) => `"${n}"`).join(','), '--epochs', '1', '--out', join(dir, 'quoted'));
+  assert.equal(rq.code, 0, rq.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'quoted', 'metrics.json'), 'utf8')).config.training.data.columns, two);
+  // Evaluated on the same table with its columns in another order: matched by name, the same MSE.
+  const model = join(dir, 'cols', 'model.safetensors');
+  const swapped = join(dir, 'swapped.csv');
+  const rows = readFileSync(csv, 'utf8').trimEnd().split('\n').map((l) => l.split(',').reverse().join(','));
+  writeFileSync(swapped, rows.join('\n') + '\n');
+  const e1 = JSON.parse(ae('eval', '--model', model, '--data', csv, '--json').stdout);
+  const e2 = JSON.parse(ae('eval', '--model', model, '--data', swapped, '--json').stdout);
+  assert.equal(e2.mse, e1.mse);
+  // A model trained on every column matches a reordered file by name as well.
+  const all = join(dir, 'units-model');
+  assert.equal(ae('train', '--data', csv, '--epochs', '1', '--out', all).code, 0);
+  const reordered = join(dir, 'reordered.csv');
+  writeFileSync(reordered, rows.join('\n') + '\n');
+  const m1 = JSON.parse(ae('eval', '--model', join(all, 'model.safetensors'), '--data', csv, '--json').stdout);
+  const m2 = JSON.parse(ae('eval', '--model', join(all, 'model.safetensors'), '--data', reordered, '--json').stdout);
+  assert.equal(m2.mse, m1.mse);
+  writeFileSync(reordered, rows.map((l, i) => (i === 0 ? l.replace('noise', 'other') : l)).join('\n') + '\n');
+  usage(['eval', '--model', join(all, 'model.safetensors'), '--data', reordered], /--data columns: expected the model's columns a, b, c, d, noise, received other, d, c, b, a \(no noise\)/);
+  writeFileSync(swapped, rows.map((l, i) => (i === 0 ? l.replace('noise', 'other') : l)).join('\n') + '\n');
+  usage(['eval', '--model', model, '--data', swapped], /swapped\.csv column: expected one of "other", "d", "c", "b", "a", received "noise"/);
 });

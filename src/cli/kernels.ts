@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodePng } from '../viz/image.js';
 import { kernelsFigure } from '../viz/figures.js';
-import { imageShape } from '../data/dataset.js';
-import { checkFileOutput, loadModelFlag } from './common.js';
+import { checkFileOutput, loadModelFlag, modelImage } from './common.js';
 import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 
@@ -25,9 +24,10 @@ export function registerKernels(program: Command): void {
     .action((f: KernelsFlags) => {
       checkFileOutput('--out', f.out, '.png');
       const cols = f.cols === undefined ? undefined : intFlag('--cols', f.cols);
-      const { model } = loadModelFlag(f.model, f.backend);
-      const shape = imageShape(model.inputSize);
-      if (!shape) throw new UsageError(`--model: expected a model of square images (input size a perfect square), received input size ${model.inputSize}`);
+      const loaded = loadModelFlag(f.model, f.backend);
+      const { model } = loaded;
+      const shape = modelImage(loaded);
+      if (!shape) throw new UsageError(`--model: expected a model of images (trained on pictures, or a square input size), received input size ${model.inputSize}`);
       const fig = kernelsFigure(model.encoder[0]!.weight.valueMatrix, { ...shape, ...(cols === undefined ? {} : { cols }) });
       writeFileAtomic(f.out, encodePng(fig));
       process.stdout.write(`wrote ${f.out} (${model.encoder[0]!.outSize} kernels)\n`);

@@ -8,7 +8,7 @@ import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
 import { NOTEBOOK_SETTINGS, OPTIMIZERS, prepareTraining, VARIANTS, type Training, type TrainSettings } from '../train/recipe.js';
 import type { EpochMetrics } from '../train/trainer.js';
-import { meanBaselineMse } from '../train/evaluate.js';
+import { meanBaselineLoss } from '../train/evaluate.js';
 import { reconstructionPng } from './reconstruct.js';
 import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
@@ -163,11 +163,11 @@ export async function trainCommand(f: TrainFlags): Promise<{ run: Training; hist
   if (data.kind !== 'mnist') {
     // The notebook's defaults are made for MNIST's 60000 rows; another source's come from its size.
     const d = tableDefaults(data.train.rows, data.train.cols);
-    const chosen: string[] = [];
-    if (data.perFeature && f.hidden === undefined && f.layers === undefined) (settings.hidden = d.hidden), chosen.push(`code size ${d.hidden}`);
-    if (f.batch === undefined) (settings.batchSize = d.batchSize), chosen.push(`batch ${d.batchSize}`);
-    if (f.epochs === undefined) (settings.epochs = d.epochs), chosen.push(`${d.epochs} epochs`);
-    if (chosen.length) notes.push(`for ${data.train.rows} rows of ${data.train.cols} ${data.perFeature ? 'features' : 'values'}: ${chosen.join(', ')} (--hidden, --batch, --epochs override)`);
+    const chosen: Array<[string, string]> = [];
+    if (data.perFeature && f.hidden === undefined && f.layers === undefined) (settings.hidden = d.hidden), chosen.push([`code size ${d.hidden}`, '--hidden']);
+    if (f.batch === undefined) (settings.batchSize = d.batchSize), chosen.push([`batch ${d.batchSize}`, '--batch']);
+    if (f.epochs === undefined) (settings.epochs = d.epochs), chosen.push([`${d.epochs} epochs`, '--epochs']);
+    if (chosen.length) notes.push(`for ${data.train.rows} rows of ${data.train.cols} ${data.perFeature ? 'features' : 'values'}: ${chosen.map((c) => c[0]).join(', ')} (${chosen.map((c) => c[1]).join(', ')} to choose)`);
   }
   const run = prepareTraining(settings, data, backend, { inPlace: true });
   ensureDir(out);
@@ -192,10 +192,11 @@ export async function trainCommand(f: TrainFlags): Promise<{ run: Training; hist
     },
   });
   const last = history[history.length - 1];
-  if (run.test && typeof last?.testLoss === 'number' && run.settings.loss === 'mse') {
+  if (run.test && typeof last?.testLoss === 'number') {
     // The held-out loss beside the mean predictor's, so a user sees at once whether the model learnt anything.
-    const baseline = meanBaselineMse(run.train, run.test);
-    process.stdout.write(`${run.config.training.data && (run.config.training.data as { validation?: unknown }).validation ? 'held-out' : 'test'} MSE ${last.testLoss.toPrecision(4)} against ${baseline.toPrecision(4)} for predicting each feature's training mean\n`);
+    const baseline = meanBaselineLoss(run.train, run.test, run.settings.loss);
+    const part = data.validation ? 'held-out' : 'test';
+    process.stdout.write(`${part} ${run.settings.loss.toUpperCase()} ${last.testLoss.toPrecision(4)} against ${baseline.toPrecision(4)} for predicting each feature's training mean\n`);
   }
   const figureRows = run.test ?? run.train;
   writeFileAtomic(join(out, 'reconstructions.png'), reconstructionPng(run.model, scaling, figureRows, data.image, 10, run.testCorrupted));

@@ -133,6 +133,20 @@ test('IDX labels are any integers (EMNIST letters 1..26, i16 values), with prefi
   }
 });
 
+test('2-D IDX rows of floats are a table (a range per column), as a 2-D float .npy is; u8 rows are pixels', async () => {
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, 'rows-images-idx2-ubyte'), encodeIdx({ type: 'f32', dims: [3, 2], data: Float32Array.from([0, 1000, 1, 2000, 2, 3000]) }));
+    const t = await loadDataset(join(dir, 'rows-images-idx2-ubyte'));
+    assert.deepEqual([t.perFeature, t.image], [true, null]);
+    writeFileSync(join(dir, 'px-images-idx2-ubyte'), encodeIdx({ type: 'u8', dims: [2, 4], data: Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]) }));
+    const u = await loadDataset(join(dir, 'px-images-idx2-ubyte'));
+    assert.deepEqual([u.perFeature, u.rawRange, u.image], [false, { min: 0, max: 255 }, { width: 2, height: 2 }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('IDX folder errors name the file: a label count that does not match, float labels, a second training file', async () => {
   const dir = tmp();
   try {

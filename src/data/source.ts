@@ -248,8 +248,10 @@ function readIdxSource(path: string): SourceRows {
   if (test && (train.labels === null) !== (test.labels === null)) {
     throw new DataFormatError(`${path}: expected labels for both the training and the test images or for neither, received them for ${train.labels ? 'training' : 'test'} only`);
   }
-  // Pixels share a unit: u8 images map from 0..255 as MNIST's do; other types from the training range.
-  const sharedRange = train.u8 ? { ...MNIST_RAW_RANGE } : rangeOfData(train.rows.data);
+  // Pixels share a unit: u8 map from 0..255 as MNIST's do, other 3-D types from the training
+  // range; 2-D rows of another type are a table (each column its own range), as a 2-D float .npy is.
+  const table = train.shape.length === 2 && !train.u8;
+  const sharedRange = train.u8 ? { ...MNIST_RAW_RANGE } : table ? null : rangeOfData(train.rows.data);
   const record: DataRecord = {
     kind: 'idx',
     path: resolve(path),
@@ -263,7 +265,7 @@ function readIdxSource(path: string): SourceRows {
     test: test?.rows ?? null,
     testLabels: test?.labels ?? null,
     sharedRange,
-    image: train.image ?? imageShape(train.rows.cols),
+    image: table ? null : (train.image ?? imageShape(train.rows.cols)),
     columns: null,
     record,
     testRecord: null,

@@ -27,7 +27,14 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const temp = join(dir, `.${base}.${process.pid}.${tempCounter}.${process.hrtime.bigint()}.tmp`);
 
   // 'wx' refuses to reuse an existing file, so two writers can never share a temp file.
-  const fd = openSync(temp, 'wx');
+  let fd: number;
+  try {
+    fd = openSync(temp, 'wx');
+  } catch (err) {
+    // The folder is missing or not writable: the user's path, named in one line.
+    const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+    throw new ValidationError(`${path}: expected a file in a folder that exists and can be written, received ${code} for the folder ${dir}`);
+  }
   let fdOpen = true;
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;

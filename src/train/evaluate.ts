@@ -24,17 +24,27 @@ export function evaluate(model: Autoencoder, input: Matrix, loss: LossName = 'ms
 }
 
 /**
- * The MSE of the simplest reconstruction: every row predicted as the training rows' mean
- * (per feature), scored on `test`, both in the model's scaled space. A model that does not
- * beat this has learnt nothing about the rows beyond each feature's average. Sums in double.
- * Throws nothing; NaN when `test` is empty.
+ * The loss of the simplest reconstruction: every row predicted as the training rows' mean
+ * (per feature), scored on `test` by MSE or by BCE (−[x log m + (1−x) log(1−m)], m clamped to
+ * [1e-7, 1 − 1e-7] as a sigmoid output can get), per element, in the model's scaled space. A
+ * model that does not beat this has learnt nothing about the rows beyond each feature's
+ * average. Sums in double; NaN when `test` is empty.
  */
-export function meanBaselineMse(train: Matrix, test: Matrix): number {
+export function meanBaselineLoss(train: Matrix, test: Matrix, loss: LossName): number {
   const cols = train.cols;
   const mean = new Float64Array(cols);
   for (let i = 0; i < train.data.length; i++) mean[i % cols]! += train.data[i]!;
   for (let j = 0; j < cols; j++) mean[j]! /= Math.max(1, train.rows);
   let sum = 0;
-  for (let i = 0; i < test.data.length; i++) sum += (test.data[i]! - mean[i % cols]!) ** 2;
+  if (loss === 'bce') {
+    for (let j = 0; j < cols; j++) mean[j] = Math.min(1 - 1e-7, Math.max(1e-7, mean[j]!));
+    for (let i = 0; i < test.data.length; i++) {
+      const x = test.data[i]!;
+      const m = mean[i % cols]!;
+      sum -= x * Math.log(m) + (1 - x) * Math.log(1 - m);
+    }
+  } else {
+    for (let i = 0; i < test.data.length; i++) sum += (test.data[i]! - mean[i % cols]!) ** 2;
+  }
   return test.data.length === 0 ? NaN : sum / test.data.length;
 }

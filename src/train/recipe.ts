@@ -201,7 +201,8 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
   const test = data.test ? scale(data.test) : null;
   if (settings.loss === 'bce') {
     checkBceDomain('training data', train);
-    if (test) checkBceDomain('test data', test);
+    // Held-out rows of a validation split can fall past a column's training range, so outside [0, 1].
+    if (test) checkBceDomain(data.validation ? 'held-out rows (the validation split) scaled by the training rows\' ranges,' : 'test data', test);
   }
   const rng = new Rng(settings.seed);
   const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
