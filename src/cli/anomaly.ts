@@ -152,8 +152,11 @@ function parse(f: AnomalyFlags) {
     const holdout = holdoutOf(f.holdout);
     return { mode: 'holdout' as const, holdout, all: holdout === null, rule, show, limit, hidden };
   }
-  if (!f.data.toLowerCase().endsWith('.csv')) throw new UsageError(`--data: expected mnist, a labelled source with --holdout, or a path ending in .csv, received "${f.data}"`);
-  if (f.testData !== undefined && !f.testData.toLowerCase().endsWith('.csv')) throw new UsageError(`--test-data: expected a path ending in .csv, received "${f.testData}"`);
+  // Rows to score: a CSV (whose 0/1 label column --label-column names), or any other source's rows.
+  const isCsv = (path: string) => /\.(csv|tsv|tab|txt)$/i.test(path);
+  if (f.labelColumn !== undefined && !isCsv(f.testData ?? f.data)) {
+    throw new UsageError(`--label-column: expected a CSV of scored rows, received "${f.testData ?? f.data}"`);
+  }
   let labelColumn: 'last' | number | undefined;
   if (f.labelColumn !== undefined) {
     if (f.labelColumn === 'last') labelColumn = 'last';
@@ -168,9 +171,9 @@ export function registerAnomaly(program: Command): void {
     .command('anomaly')
     .description('anomaly detection by reconstruction error: train on normal data, flag samples the autoencoder reconstructs badly')
     .requiredOption('--out <dir>', 'folder for anomaly.json, anomaly.md, scores.csv, scores-histogram.png, roc.png and explain.png')
-    .option('--data <source>', '"mnist", a labelled IDX folder or image folder (with --holdout), or a CSV of training rows (normal, or contaminated with a few anomalies)', 'mnist')
+    .option('--data <source>', '"mnist", a labelled source with --holdout (an IDX folder, an image folder of classes), or training rows of any source (a CSV, .npy, IDX, images: normal, or contaminated with a few anomalies)', 'mnist')
     .option('--holdout <k>', 'train without label k (an MNIST digit 0..9, an IDX label, an image folder\'s class index) and call it the anomaly; "all" runs each label in turn')
-    .option('--test-data <csv>', 'CSV: the rows to score (default: the --data rows themselves)')
+    .option('--test-data <source>', 'the rows to score, of any kind (default: the --data rows themselves)')
     .option('--label-column <col>', 'CSV: the column of the scored rows holding 0 (normal) or 1 (anomaly), "last" or a 0-based index; removed from the features')
     .option('--contamination <c>', 'threshold = the (1 - c) quantile of the training scores, c in (0, 0.5] (default 0.1)')
     .option('--sigma <k>', 'threshold = mean + k·σ of the training scores, k >= 0 (instead of --contamination)')
@@ -187,7 +190,7 @@ export function registerAnomaly(program: Command): void {
       const started = performance.now();
       const p = parse(f);
       const backend = backendFrom(f.backend);
-      const result = p.mode === 'holdout' ? await runHoldout(f, p, backend) : runCsv(f, p, backend);
+      const result = p.mode === 'holdout' ? await runHoldout(f, p, backend) : await runCsv(f, p, backend);
       const seconds = (performance.now() - started) / 1000;
       result.summary.seconds = { ...(result.summary.seconds as object), total: r4(seconds) };
       ensureDir(f.out);
@@ -405,10 +408,17 @@ function csvScaling(train: Matrix, perColumn: boolean): Scaling {
   return fitSharedScaling('symmetric', train.data, { min, max: max > min ? max : min + 1 });
 }
 
-function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Outcome {
-  const trainTable = firstRows(readCsvFile(f.data), p.limit);
+/** Rows of any source as a table: a CSV read as it is (its 0/1 label column still in it), another kind through the data layer. */
+async function tableOf(path: string): Promise<CsvTable> {
+  if (/\.(csv|tsv|tab|txt)$/i.test(path)) return readCsvFile(path);
+  const d = await loadDataset(path);
+  return { rows: d.train.rows, cols: d.train.cols, data: d.train.data, header: d.columns ?? null, labels: null, labelName: null };
+}
+
+async function runCsv(f: AnomalyFlags, p: CsvPlan, backend: Backend): Promise<Outcome> {
+  const trainTable = firstRows(await tableOf(f.data), p.limit);
   const testPath = f.testData ?? f.data;
-  const scoredTable = f.testData === undefined ? trainTable : firstRows(readCsvFile(f.testData), p.limit);
+  const scoredTable = f.testData === undefined ? trainTable : firstRows(await tableOf(f.testData), p.limit);
   let labelColumn: number | null = null;
   if (p.labelColumn !== undefined) {
     labelColumn = p.labelColumn === 'last' ? scoredTable.cols - 1 : p.labelColumn;

@@ -93,6 +93,10 @@ test('a .npy file is trained on and evaluated without --data on its held-out row
   assert.match(r.stderr, /holding out 10 of 50 rows/);
   const e = evalJson(join(out, 'model.safetensors'));
   assert.deepEqual([e.count, e.data.kind, e.data.path, e.data.part], [10, 'npy', file, 'validation']);
+  // ae anomaly scores rows of any source, not only a CSV's.
+  const an = ae('anomaly', '--data', file, '--epochs', '2', '--out', join(dir, 'npy-anomaly'), '--json');
+  assert.equal(an.code, 0, an.stderr);
+  assert.deepEqual([JSON.parse(an.stdout).scoredCount, JSON.parse(an.stdout).features], [50, 16]);
   const bytes = readFileSync(file);
   bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x55;
   writeFileSync(file, bytes);
