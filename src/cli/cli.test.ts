@@ -30,7 +30,7 @@ test('ae train writes the model, metrics and reconstructions', () => {
   assert.equal(metrics.config.scaling.kind, 'symmetric');
   assert.equal(metrics.epochs.length, 2);
   for (const e of metrics.epochs) {
-    assert.deepEqual(Object.keys(e).sort(), ['epoch', 'samplesPerSecond', 'seconds', 'testLoss', 'trainLoss']);
+    assert.deepEqual(Object.keys(e).sort(), ['epoch', 'lr', 'samplesPerSecond', 'seconds', 'testLoss', 'trainLoss']);
   }
   const png = decodePng(readFileSync(join(run, 'reconstructions.png')));
   // 10 digits above their 10 reconstructions, each row labelled.
@@ -201,4 +201,30 @@ test('--loss bce refuses test data outside [0, 1], naming the range found, befor
   assert.match(ok.stdout, /held-out BCE [0-9.]+ against [0-9.]+ for predicting each feature's training mean/);
   // Rows outside [0, 1] are scaled per column; held-out rows past a column's range are refused, saying why.
   usage(['train', '--data', fx('bce-test-wider.csv'), '--loss', 'bce', '--out', join(dir, 'bce-wider')], /held-out rows \(the validation split\) scaled by the training rows' ranges, for loss bce: expected values in \[0, 1\]/);
+});
+
+test('ae train: --lr-schedule sets and logs each epoch\'s lr; --early-stopping stops, keeps the best epoch and says so', () => {
+  const fx = fileURLToPath(new URL('../../test/fixtures/cases/units.csv', import.meta.url));
+  const out = join(dir, 'sched');
+  const r = ae('train', '--data', fx, '--hidden', '2', '--epochs', '300', '--lr', '0.05', '--lr-schedule', 'step:50:0.5', '--early-stopping', '3', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  for (const e of m.epochs) assert.ok(Math.abs(e.lr - 0.05 * 0.5 ** Math.floor((e.epoch - 1) / 50)) < 1e-15, `epoch ${e.epoch}: lr ${e.lr}`);
+  assert.equal(m.config.training.lrSchedule, 'step:50:0.5');
+  assert.match(r.stderr, /epoch 1\/300 .* lr 0\.05 /);
+  const s = m.earlyStopping;
+  const losses = m.epochs.map((e: { testLoss: number }) => e.testLoss);
+  assert.equal(s.bestEpoch, losses.indexOf(Math.min(...losses)) + 1);
+  // With patience 3 at lr 0.05 the held-out loss stalls long before epoch 300.
+  assert.ok(s.stoppedEpoch !== null && s.restoredBest, JSON.stringify(s));
+  assert.equal(s.stoppedEpoch, s.bestEpoch + 3);
+  assert.match(r.stderr, new RegExp(`early stopping after epoch ${s.stoppedEpoch}: no improvement for 3 epochs`));
+  assert.match(r.stderr, new RegExp(`kept the weights of epoch ${s.bestEpoch}, the best by val_loss`));
+  // The saved model scores the best epoch's held-out loss.
+  const e = JSON.parse(ae('eval', '--model', join(out, 'model.safetensors'), '--json').stdout);
+  assert.ok(Math.abs(e.mse - Math.min(...losses)) < 1e-6, `${e.mse} against ${Math.min(...losses)}`);
+  usage(['train', '--data', fx, '--lr-schedule', 'linear', '--out', join(dir, 'never-s')], /lr schedule: expected step:N\[:gamma\]/);
+  usage(['train', '--data', fx, '--monitor', 'loss', '--out', join(dir, 'never-s')], /--min-delta, --monitor and --no-restore-best: expected them with --early-stopping PATIENCE/);
+  usage(['train', '--data', fx, '--early-stopping', '2', '--validation-split', '0', '--out', join(dir, 'never-s')], /early stopping monitor val_loss: expected test or held-out rows to monitor/);
+  assert.equal(existsSync(join(dir, 'never-s')), false);
 });

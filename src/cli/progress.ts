@@ -3,7 +3,7 @@ import type { Callbacks, EpochMetrics } from '../train/trainer.js';
 
 export function epochLine(m: EpochMetrics, epochs: number): string {
   const test = (m.testLoss === null ? '' : `  test ${m.testLoss.toFixed(5)}`) + (m.testLossCorrupted === undefined ? '' : `  corrupted test ${m.testLossCorrupted.toFixed(5)}`);
-  return `epoch ${m.epoch}/${epochs}  train ${m.trainLoss.toFixed(5)}${test}  ${m.seconds.toFixed(1)} s  ${Math.round(m.samplesPerSecond)} samples/s`;
+  return `epoch ${m.epoch}/${epochs}  train ${m.trainLoss.toFixed(5)}${test}  lr ${Number(m.lr.toPrecision(4))}  ${m.seconds.toFixed(1)} s  ${Math.round(m.samplesPerSecond)} samples/s`;
 }
 
 /**

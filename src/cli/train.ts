@@ -6,6 +6,7 @@ import { loadDataset, splitValidation } from '../data/dataset.js';
 import { SCALINGS } from '../data/scaling.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
+import { MONITORS } from '../train/schedule.js';
 import { NOTEBOOK_SETTINGS, OPTIMIZERS, prepareTraining, VARIANTS, type Training, type TrainSettings } from '../train/recipe.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { meanBaselineLoss } from '../train/evaluate.js';
@@ -42,6 +43,11 @@ export interface TrainFlags extends ReadFlags {
   weightDecay: string;
   force?: boolean;
   out: string;
+  lrSchedule?: string;
+  earlyStopping?: string;
+  minDelta?: string;
+  monitor?: string;
+  restoreBest?: boolean;
 }
 
 /**
@@ -90,6 +96,17 @@ export function settingsFromFlags(f: TrainFlags): Partial<TrainSettings> {
   s.sparse = numberFlag('--sparse', f.sparse, 'a penalty weight λ >= 0', (n) => n >= 0);
   s.weightDecay = numberFlag('--weight-decay', f.weightDecay, 'a weight decay λ >= 0', (n) => n >= 0);
   if (f.outputActivation !== undefined) s.outputActivation = choiceFlag('--output-activation', f.outputActivation, ACTIVATIONS);
+  if (f.lrSchedule !== undefined) s.lrSchedule = f.lrSchedule;
+  if (f.earlyStopping !== undefined) {
+    s.earlyStopping = {
+      patience: intFlag('--early-stopping', f.earlyStopping, 0),
+      minDelta: f.minDelta === undefined ? 0 : numberFlag('--min-delta', f.minDelta, 'a number >= 0', (n) => n >= 0),
+      monitor: choiceFlag('--monitor', f.monitor ?? 'val_loss', MONITORS),
+      restoreBestWeights: f.restoreBest !== false,
+    };
+  } else if (f.minDelta !== undefined || f.monitor !== undefined || f.restoreBest === false) {
+    throw new UsageError('--min-delta, --monitor and --no-restore-best: expected them with --early-stopping PATIENCE, received them without');
+  }
   return s;
 }
 
@@ -121,6 +138,11 @@ export function registerTrain(program: Command): void {
     .option('--contractive <lambda>', 'contractive variant: weight of ‖∂h/∂x‖²_F (one-layer encoders)')
     .option('--sparse <lambda>', 'L1 penalty on the code, any variant', '0')
     .option('--weight-decay <lambda>', "the optimiser's weight decay, any variant", '0')
+    .option('--lr-schedule <spec>', 'per epoch, as torch.optim.lr_scheduler: step:N[:gamma], exponential:gamma, cosine[:eta_min], plateau[:factor[:patience]]')
+    .option('--early-stopping <patience>', "stop after this many epochs without improvement (Keras' EarlyStopping), keeping the best epoch's weights")
+    .option('--min-delta <x>', 'early stopping: the least decrease that counts as an improvement (default 0)')
+    .option('--monitor <name>', 'early stopping: val_loss (the test or held-out loss, the default) or loss (training)')
+    .option('--no-restore-best', "early stopping: keep the last epoch's weights instead of the best epoch's")
     .option('--force', 'replace a model already in --out'))
     .action(async (f: TrainFlags) => {
       await trainCommand(f);
@@ -198,6 +220,14 @@ export async function trainCommand(f: TrainFlags): Promise<{ run: Training; hist
     const part = data.validation ? 'held-out' : 'test';
     process.stdout.write(`${part} ${run.settings.loss.toUpperCase()} ${last.testLoss.toPrecision(4)} against ${baseline.toPrecision(4)} for predicting each feature's training mean\n`);
   }
+  const sum = run.summary;
+  if (sum.stoppedEpoch !== null) process.stderr.write(`ae: early stopping after epoch ${sum.stoppedEpoch}: no improvement for ${run.settings.earlyStopping!.patience} epochs\n`);
+  if (sum.restoredBest) {
+    // The model file holds the best epoch's weights, as the run reports.
+    saveModel(modelPath, run.model, { scaling, loss, training: { ...training, epochsCompleted: history.length, bestEpoch: sum.bestEpoch } });
+    process.stderr.write(`ae: kept the weights of epoch ${sum.bestEpoch}, the best by ${run.settings.earlyStopping!.monitor}\n`);
+  }
+  writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ config: run.config, backend: backend.name, testOutOfRange: run.testOutOfRange, ...(run.settings.earlyStopping ? { earlyStopping: sum } : {}), epochs: history }, null, 2) + '\n');
   const figureRows = run.test ?? run.train;
   writeFileAtomic(join(out, 'reconstructions.png'), reconstructionPng(run.model, scaling, figureRows, data.image, 10, run.testCorrupted));
   process.stdout.write(`wrote ${modelPath}, ${join(out, 'metrics.json')}, ${join(out, 'reconstructions.png')}\n`);

@@ -35,6 +35,14 @@ export class Adam implements Optimizer {
     return this.h.step;
   }
 
+  get lr(): number {
+    return this.h.lr;
+  }
+
+  set lr(value: number) {
+    this.h.lr = check('lr', value, { kind: 'number', min: 0, minExclusive: true });
+  }
+
   step(backend: Backend): boolean {
     this.h.step++;
     let finite = true;

@@ -29,6 +29,14 @@ export class Sgd implements Optimizer {
     this.velocity = params.map((p) => new Float32Array(p.value.length));
   }
 
+  get lr(): number {
+    return this.h.lr;
+  }
+
+  set lr(value: number) {
+    this.h.lr = check('lr', value, { kind: 'number', min: 0, minExclusive: true });
+  }
+
   step(backend: Backend): boolean {
     let finite = true;
     this.params.forEach((p, i) => {

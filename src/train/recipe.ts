@@ -12,7 +12,8 @@ import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
 import { corruptAll, makeCorruption, parseNoiseSpec, type Corruption } from './corruption.js';
-import { fit, type Callbacks, type EpochMetrics } from './trainer.js';
+import { fit, type Callbacks, type EpochMetrics, type FitSummary } from './trainer.js';
+import { checkEarlyStopping, parseLrSchedule, type EarlyStoppingOptions } from './schedule.js';
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const VARIANTS = ['standard', 'denoising', 'contractive'] as const;
@@ -53,6 +54,10 @@ export interface TrainSettings {
   sparse: number;
   /** The optimiser's weight decay (λ·w added to the gradient), for any variant. */
   weightDecay: number;
+  /** A learning-rate schedule, e.g. "cosine" or "step:10:0.5" (parseLrSchedule); none by default. */
+  lrSchedule?: string;
+  /** Stop when the monitored loss stops improving, keeping the best weights (Keras' EarlyStopping). */
+  earlyStopping?: EarlyStoppingOptions;
 }
 
 export const NOTEBOOK_SETTINGS: TrainSettings = {
@@ -105,6 +110,8 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
   } else if (s.contractive !== undefined) {
     throw new ValidationError(expected('contractive', 'only with the contractive variant', `${s.contractive} with variant ${s.variant}`));
   }
+  if (s.lrSchedule !== undefined) parseLrSchedule(s.lrSchedule, s.lr, s.epochs);
+  if (s.earlyStopping !== undefined) s.earlyStopping = checkEarlyStopping(s.earlyStopping);
   const out = outputActivationOf(s);
   if (s.loss === 'bce') {
     // BCE needs targets in [0,1] and outputs in (0,1).
@@ -171,6 +178,8 @@ export interface Training {
   regularization: Regularization;
   optimizer: Optimizer;
   rng: Rng;
+  /** After fit: where early stopping stopped, and whether the best epoch's weights were put back. */
+  summary: FitSummary;
   fit(callbacks?: Callbacks): EpochMetrics[];
 }
 
@@ -211,6 +220,11 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
   const corruption = settings.noise === undefined ? null : makeCorruption(settings.noise, { range: rangeOf(settings.scale), image: data.image });
   // The test set is corrupted once, from its own generator, so every epoch is scored on the same noise.
   const testCorrupted = corruption && test ? corruptAll(test, corruption, new Rng(settings.seed + 1), backend) : null;
+  const lrSchedule = settings.lrSchedule === undefined ? undefined : parseLrSchedule(settings.lrSchedule, settings.lr, settings.epochs);
+  if (settings.earlyStopping?.monitor === 'val_loss' && !test) {
+    throw new ValidationError(expected('early stopping monitor val_loss', 'test or held-out rows to monitor', 'no test rows (monitor loss instead)'));
+  }
+  const summary: FitSummary = { stoppedEpoch: null, bestEpoch: null, restoredBest: false };
   const config: ModelConfig = {
     format: MODEL_FORMAT,
     architecture: model.config,
@@ -225,6 +239,8 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       ...(corruption ? { noise: corruption.spec } : {}),
       ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
       sparse: settings.sparse,
+      ...(lrSchedule ? { lrSchedule: lrSchedule.spec } : {}),
+      ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
       backend: backend.name,
       data: {
         source: data.source,
@@ -251,6 +267,7 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
     regularization,
     optimizer,
     rng,
+    summary,
     fit(callbacks?: Callbacks) {
       return fit(model, train, {
         epochs: settings.epochs,
@@ -263,6 +280,9 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
         regularization,
         ...(corruption ? { corruption } : {}),
         ...(testCorrupted ? { testCorrupted } : {}),
+        ...(lrSchedule ? { lrSchedule } : {}),
+        ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
+        summary,
       });
     },
   };

@@ -8,6 +8,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Corruption } from './corruption.js';
 import { NO_REGULARIZATION, type Regularization } from '../nn/regularizers.js';
 import { evaluate } from './evaluate.js';
+import { checkEarlyStopping, EarlyStopper, type EarlyStoppingOptions, type LrScheduler } from './schedule.js';
 
 export interface EpochMetrics {
   epoch: number;
@@ -20,6 +21,18 @@ export interface EpochMetrics {
   /** Wall-clock seconds of the epoch's training steps (test evaluation excluded). */
   seconds: number;
   samplesPerSecond: number;
+  /** The learning rate the epoch's steps used. */
+  lr: number;
+}
+
+/** What a fit did beyond its epochs: where early stopping stopped and which epoch's weights the model holds. */
+export interface FitSummary {
+  /** The epoch after which early stopping stopped the run, or null if it ran every epoch. */
+  stoppedEpoch: number | null;
+  /** The best epoch by the monitored loss, when early stopping watched one. */
+  bestEpoch: number | null;
+  /** Whether the best epoch's weights were put back at the end. */
+  restoredBest: boolean;
 }
 
 export interface BatchInfo {
@@ -58,6 +71,12 @@ export interface FitOptions {
   targets?: Matrix;
   /** The test set's targets, when `targets` is used. */
   testTargets?: Matrix;
+  /** Sets the optimiser's learning rate before each epoch (parseLrSchedule). */
+  lrSchedule?: LrScheduler;
+  /** Stops when the monitored loss stops improving (Keras' EarlyStopping; see schedule.ts). */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Filled in when the fit ends: where it stopped and which weights it kept. */
+  summary?: FitSummary;
 }
 
 /**
@@ -111,7 +130,16 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
   const targetBuf = opts.targets ? matrix(batchSize, train.cols) : null;
   const history: EpochMetrics[] = [];
   const cb = opts.callbacks ?? {};
+  const es = opts.earlyStopping ? new EarlyStopper(checkEarlyStopping(opts.earlyStopping)) : null;
+  if (es && es.opts.monitor === 'val_loss' && !opts.test) {
+    throw new ValidationError(expected('early stopping monitor val_loss', 'test (or held-out) rows to monitor', 'no test set; monitor loss instead'));
+  }
+  // The best epoch's weights, copied when it ends (only when they will be put back).
+  const best = es && es.opts.restoreBestWeights ? model.params.map((p) => new Float32Array(p.value.length)) : null;
+  let stoppedEpoch: number | null = null;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    if (opts.lrSchedule) opts.optimizer.lr = opts.lrSchedule.lrFor(epoch);
+    const lr = opts.optimizer.lr;
     cb.onEpochStart?.(epoch);
     const t0 = performance.now();
     opts.rng.permutation(n, order);
@@ -140,10 +168,26 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
     if (testLoss !== null && !Number.isFinite(testLoss)) {
       throw new DivergenceError(`training diverged: the test loss became ${testLoss} after epoch ${epoch}, batch ${batches}`, epoch, batches);
     }
-    const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, testLoss, seconds, samplesPerSecond: n / seconds };
+    const metrics: EpochMetrics = { epoch, trainLoss: lossSum / n, testLoss, seconds, samplesPerSecond: n / seconds, lr };
     if (opts.test && opts.testCorrupted) metrics.testLossCorrupted = evaluate(model, opts.testCorrupted, opts.loss, opts.test).loss;
     history.push(metrics);
+    const monitored = testLoss ?? metrics.trainLoss;
+    opts.lrSchedule?.observe(monitored);
+    let stop = false;
+    if (es) {
+      const value = es.opts.monitor === 'loss' ? metrics.trainLoss : monitored;
+      if (es.improved(epoch, value) && best) model.params.forEach((p, i) => best[i]!.set(p.value));
+      stop = es.shouldStop;
+    }
     cb.onEpochEnd?.(metrics);
+    if (stop) {
+      stoppedEpoch = epoch;
+      break;
+    }
   }
+  const last = history[history.length - 1]!.epoch;
+  const restoredBest = !!(es && best && es.bestEpoch > 0 && es.bestEpoch !== last);
+  if (restoredBest) model.params.forEach((p, i) => p.value.set(best![i]!));
+  if (opts.summary) Object.assign(opts.summary, { stoppedEpoch, bestEpoch: es ? es.bestEpoch || null : null, restoredBest });
   return history;
 }
