@@ -64,7 +64,7 @@ test('bad usage gets one line on stderr and exit code 2', () => {
   usage(['train', '--out', join(dir, 'x'), '--activation', 'swish'], /--activation: expected one of tanh, sigmoid, relu, linear, received "swish"/);
   usage(['train', '--out', join(dir, 'x'), '--lr', 'fast'], /--lr: expected a number > 0/);
   usage(['train', '--out', join(dir, 'x'), '--layers', '100,30'], /layers\[0\]: expected 784 to match the data width, received 100/);
-  usage(['train'], /required option '--out <dir>'/);
+  usage(['train'], /--out: expected a folder for the run \(or --resume DIR\), received nothing/);
   usage(['fly'], /unknown command 'fly'/);
   usage(['eval', '--model', join(dir, 'missing.safetensors')], /missing\.safetensors.*no such file/);
   assert.equal(existsSync(join(dir, 'x')), false, 'nothing is written on bad usage');

@@ -89,7 +89,7 @@ function matchColumns(loaded: LoadedModel, data: Dataset & { columns?: string[] 
 function checkRecord(rec: DataRecord, flag: string): void {
   const problem = recordProblem(rec);
   if (problem !== null) {
-    throw new UsageError(`${flag}: expected the ${rec.kind} data the model was trained on, unchanged; received ${problem}. Pass ${flag} to choose data`);
+    throw new UsageError(`${flag}: expected the ${rec.kind} data the model was trained on, unchanged; received ${problem}${flag === '--resume' ? '' : `. Pass ${flag} to choose data`}`);
   }
 }
 
@@ -148,6 +148,26 @@ export async function evalData(
   }
   const part = full.test ? 'test' : 'all';
   return { ...limited(full, full.test ?? full.train, full.test ? full.testLabels : full.labels), evalSource: { kind: record.kind, path: record.path, part, from } };
+}
+
+/**
+ * The rows a model was trained on, read again from its record (for --resume): the same
+ * source, read the same way, the same test source or validation split, the same --limit.
+ * Refuses in one line when the source moved or changed.
+ */
+export async function trainingData(loaded: LoadedModel): Promise<{ data: Dataset; limit: number | undefined }> {
+  const { record, testRecord, validation } = trainingRecord(loaded);
+  const lim = (loaded.config.training.data as { limit?: unknown } | undefined)?.limit;
+  const limit = typeof lim === 'number' && Number.isSafeInteger(lim) && lim > 0 ? lim : undefined;
+  if (record === null) throw new UsageError('--resume: expected a model that records its training data, received one that does not');
+  checkRecord(record, '--resume');
+  if (testRecord) checkRecord(testRecord, '--resume');
+  let data =
+    record.kind === 'mnist'
+      ? loadMnistDataset(limit === undefined ? {} : { limit })
+      : await loadDataset(record.path, { ...(limit === undefined ? {} : { limit }), ...(record.read ? { read: record.read } : {}), ...(testRecord ? { testData: testRecord.path } : {}) });
+  if (validation && data.test === null) data = splitValidation(data, validation.fraction, validation.seed);
+  return { data, limit };
 }
 
 /** The picture shape of a model's rows: the one its training data recorded, else a square when the input size is one. */

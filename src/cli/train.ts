@@ -1,6 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Backend } from '../core/backend.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Scaling } from '../data/scaling.js';
+import { loadModel, type ModelConfig } from '../io/model-file.js';
+import { readCheckpoint, restoreCheckpoint, writeCheckpoint, type CheckpointState } from '../train/checkpoint.js';
+import { trainingData } from './common.js';
+
 import { ACTIVATIONS, LOSSES } from '../core/backend.js';
 import { loadDataset, splitValidation } from '../data/dataset.js';
 import { SCALINGS } from '../data/scaling.js';
@@ -19,6 +28,7 @@ import { addReadOptions, DATA_HELP, readOptionsFrom, type ReadFlags } from './da
 
 export interface TrainFlags extends ReadFlags {
   data: string;
+  resume?: string;
   validationSplit?: string;
   testData?: string;
   hidden?: string;
@@ -42,7 +52,7 @@ export interface TrainFlags extends ReadFlags {
   sparse: string;
   weightDecay: string;
   force?: boolean;
-  out: string;
+  out?: string;
   lrSchedule?: string;
   earlyStopping?: string;
   minDelta?: string;
@@ -114,7 +124,7 @@ export function registerTrain(program: Command): void {
   addReadOptions(program
     .command('train')
     .description("train an autoencoder; the defaults are the notebook's 784→30→784, tanh, MSE, Adam lr 1e-3, batch 256, 20 epochs (for a table: chosen from its size, and printed)")
-    .requiredOption('--out <dir>', 'folder for model.safetensors, metrics.json and reconstructions.png')
+    .option('--out <dir>', 'folder for model.safetensors, checkpoint.safetensors, metrics.json and reconstructions.png (required unless --resume)')
     .option('--data <source>', DATA_HELP, 'mnist')
     .option('--test-data <source>', 'test rows from another source of any of those kinds (default: the source\'s own test part, else a validation split)')
     .option('--validation-split <f>', `without test data, hold out this seeded fraction of the rows as test rows (default ${DEFAULT_VALIDATION_SPLIT}; 0 for none)`)
@@ -143,14 +153,85 @@ export function registerTrain(program: Command): void {
     .option('--min-delta <x>', 'early stopping: the least decrease that counts as an improvement (default 0)')
     .option('--monitor <name>', 'early stopping: val_loss (the test or held-out loss, the default) or loss (training)')
     .option('--no-restore-best', "early stopping: keep the last epoch's weights instead of the best epoch's")
+    .option('--resume <dir>', "continue the run in DIR from its last checkpoint, with its own settings and data (only --epochs N, the new total, and --backend, by default the run's own, apply); the weights come out as if it had never stopped")
     .option('--force', 'replace a model already in --out'))
     .action(async (f: TrainFlags) => {
       await trainCommand(f);
     });
 }
 
+/** The checkpoint's file name in a run folder; the model file's config names it. */
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+/** What a run starts from: fresh flags, or a checkpointed run to continue (--resume). */
+interface Plan {
+  settings: Partial<TrainSettings>;
+  data: Dataset;
+  out: string;
+  backend: Backend;
+  notes: string[];
+  /** --limit, recorded so a resumed run reads the same rows. */
+  limit: number | undefined;
+  resume: { checkpoint: CheckpointState; path: string; scaling: Scaling; history: EpochMetrics[] } | null;
+}
+
+/** The settings a run recorded in its model file, back as TrainSettings (for --resume). */
+function settingsFromConfig(c: ModelConfig): Partial<TrainSettings> {
+  const t = c.training as Record<string, unknown>;
+  const pick = <T>(k: string): T | undefined => (t[k] === undefined ? undefined : (t[k] as T));
+  const s: Partial<TrainSettings> = {
+    layers: [...c.architecture.layers],
+    activation: c.architecture.activation,
+    outputActivation: c.architecture.outputActivation,
+    tied: c.architecture.tied,
+    loss: c.loss,
+    scale: c.scaling.kind,
+  };
+  for (const k of ['epochs', 'batchSize', 'lr', 'optimizer', 'momentum', 'seed', 'variant', 'noise', 'contractive', 'sparse', 'weightDecay', 'lrSchedule'] as const) {
+    const v = pick(k);
+    if (v !== undefined) (s as Record<string, unknown>)[k] = v;
+  }
+  return s;
+}
+
+/** --resume DIR: the run's own settings and data, its checkpoint, and its metrics so far; only --epochs and --backend apply. */
+async function resumePlan(f: TrainFlags): Promise<Plan> {
+  const dir = f.resume!;
+  const modelPath = join(dir, 'model.safetensors');
+  const loaded = loadModel(modelPath, backendFrom(f.backend));
+  // The run's own backend unless another is asked for: the same seed, backend and machine give the same weights.
+  const recordedBackend = (loaded.config.training as { backend?: unknown }).backend;
+  const backend = f.backend === 'auto' && (recordedBackend === 'js' || recordedBackend === 'native') ? backendFrom(recordedBackend) : loaded.model.backend;
+  if (backend !== loaded.model.backend) Object.assign(loaded, loadModel(modelPath, backend));
+  const t = loaded.config.training as Record<string, unknown>;
+  if (typeof t['checkpoint'] !== 'string') throw new UsageError(`--resume: expected a run folder whose model names a checkpoint, received "${dir}" (its model has none: trained before checkpoints, or imported)`);
+  if (t['earlyStopping'] !== undefined) throw new UsageError(`--resume: expected a run without --early-stopping (its state is not checkpointed yet), received "${dir}"`);
+  const ckPath = join(dir, basename(t['checkpoint']));
+  const checkpoint = readCheckpoint(ckPath);
+  const settings = settingsFromConfig(loaded.config);
+  if (f.epochs !== undefined) settings.epochs = intFlag('--epochs', f.epochs);
+  if (checkpoint.epoch >= settings.epochs!) {
+    throw new UsageError(`--epochs: expected more than the ${checkpoint.epoch} epochs "${dir}" has completed, received ${settings.epochs} (pass --epochs N to train longer)`);
+  }
+  const { data, limit } = await trainingData(loaded);
+  const metricsPath = join(dir, 'metrics.json');
+  let history: EpochMetrics[] = [];
+  try {
+    history = (JSON.parse(readFileSync(metricsPath, 'utf8')) as { epochs: EpochMetrics[] }).epochs.filter((m) => m.epoch <= checkpoint.epoch);
+  } catch {
+    history = [];
+  }
+  return { settings, data, limit, out: dir, backend, notes: [`resuming ${dir} after epoch ${checkpoint.epoch}, to epoch ${settings.epochs}`], resume: { checkpoint, path: ckPath, scaling: loaded.config.scaling, history } };
+}
+
 export async function trainCommand(f: TrainFlags): Promise<{ run: Training; history: EpochMetrics[]; image: { width: number; height: number } | null }> {
-  // Everything is checked, and the data loaded, before anything is written.
+  const plan = f.resume !== undefined ? await resumePlan(f) : await freshPlan(f);
+  return runPlan(plan);
+}
+
+/** Flags → a fresh run: everything is checked, and the data loaded, before anything is written. */
+async function freshPlan(f: TrainFlags): Promise<Plan> {
+  if (f.out === undefined) throw new UsageError("--out: expected a folder for the run (or --resume DIR), received nothing");
   const settings = settingsFromFlags(f);
   const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
   const split = f.validationSplit === undefined ? undefined : numberFlag('--validation-split', f.validationSplit, 'a fraction in [0, 1)', (n) => n >= 0 && n < 1);
@@ -191,10 +272,20 @@ export async function trainCommand(f: TrainFlags): Promise<{ run: Training; hist
     if (f.epochs === undefined) (settings.epochs = d.epochs), chosen.push([`${d.epochs} epochs`, '--epochs']);
     if (chosen.length) notes.push(`for ${data.train.rows} rows of ${data.train.cols} ${data.perFeature ? 'features' : 'values'}: ${chosen.map((c) => c[0]).join(', ')} (${chosen.map((c) => c[1]).join(', ')} to choose)`);
   }
-  const run = prepareTraining(settings, data, backend, { inPlace: true });
+  return { settings, data, limit, out, backend, notes, resume: null };
+}
+
+async function runPlan(plan: Plan): Promise<{ run: Training; history: EpochMetrics[]; image: { width: number; height: number } | null }> {
+  const { settings, data, out, backend, notes, resume, limit } = plan;
+  const modelPath = join(out, 'model.safetensors');
+  const checkpointPath = join(out, CHECKPOINT_FILE);
+  const run = prepareTraining(settings, data, backend, { inPlace: true, ...(resume ? { scaling: resume.scaling } : {}) });
+  const startEpoch = resume ? restoreCheckpoint(run, resume.checkpoint, resume.path) : 1;
   ensureDir(out);
+  run.config.training.checkpoint = CHECKPOINT_FILE;
+  if (limit !== undefined) (run.config.training.data as Record<string, unknown>).limit = limit;
   const { scaling, loss, training } = run.config;
-  const history: EpochMetrics[] = [];
+  const history: EpochMetrics[] = resume ? [...resume.history] : [];
   const writeMetrics = () =>
     writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ config: run.config, backend: backend.name, testOutOfRange: run.testOutOfRange, epochs: history }, null, 2) + '\n');
   const progress = progressCallbacks(run.settings.epochs);
@@ -208,11 +299,13 @@ export async function trainCommand(f: TrainFlags): Promise<{ run: Training; hist
     onEpochEnd: (m) => {
       progress.onEpochEnd?.(m);
       history.push(m);
-      // Saved after every epoch, atomically: if a later epoch diverges, this file is the last good model.
+      // Saved after every epoch, atomically: if a later epoch diverges, this file is the last good
+      // model; the checkpoint first, so a model file never names a checkpoint older than itself.
+      writeCheckpoint(checkpointPath, run, m.epoch);
       saveModel(modelPath, run.model, { scaling, loss, training: { ...training, epochsCompleted: m.epoch } });
       writeMetrics();
     },
-  });
+  }, startEpoch);
   const last = history[history.length - 1];
   if (run.test && typeof last?.testLoss === 'number') {
     // The held-out loss beside the mean predictor's, so a user sees at once whether the model learnt anything.

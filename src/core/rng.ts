@@ -41,6 +41,20 @@ export class Rng {
   }
 
   /** Uniform in [0, 1), with 32 bits of resolution. */
+  /** The generator's whole state (four xoshiro words and a cached normal), for checkpoints. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spareNormal ?? NaN];
+  }
+
+  /** Restores a state from getState; throws ValidationError for anything else. */
+  setState(state: readonly number[]): void {
+    if (state.length !== 5 || !state.slice(0, 4).every((w) => Number.isInteger(w) && w >= -0x80000000 && w <= 0xffffffff)) {
+      throw new ValidationError(expected('generator state', 'four 32-bit words and a cached normal', state));
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
+    this.spareNormal = Number.isNaN(state[4]) ? undefined : state[4];
+  }
+
   random(): number {
     return this.nextUint32() / 4294967296;
   }

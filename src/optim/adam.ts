@@ -1,7 +1,8 @@
 import type { AdamStep, Backend } from '../core/backend.js';
 import { check } from '../core/validate.js';
 import type { Param } from '../nn/dense.js';
-import type { Optimizer } from './optimizer.js';
+import { ValidationError, expected } from '../core/errors.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -41,6 +42,19 @@ export class Adam implements Optimizer {
 
   set lr(value: number) {
     this.h.lr = check('lr', value, { kind: 'number', min: 0, minExclusive: true });
+  }
+
+  getState(): OptimizerState {
+    return { name: this.name, scalars: { step: this.h.step, lr: this.h.lr }, buffers: [...this.m, ...this.v].map((b) => b.slice()) };
+  }
+
+  setState(state: OptimizerState): void {
+    const n = this.m.length;
+    const ok = state.name === this.name && state.buffers.length === 2 * n && state.buffers.every((b, i) => b.length === (i < n ? this.m[i]! : this.v[i - n]!).length);
+    if (!ok || !Number.isInteger(state.scalars.step) || state.scalars.step! < 0) throw new ValidationError(expected('Adam state', `${2 * n} moment buffers of this model's shapes and a step count`, `${state.name} with ${state.buffers.length} buffers`));
+    state.buffers.forEach((b, i) => (i < n ? this.m[i]! : this.v[i - n]!).set(b));
+    this.h.step = state.scalars.step!;
+    this.lr = state.scalars.lr!;
   }
 
   step(backend: Backend): boolean {

@@ -7,6 +7,17 @@ export interface Optimizer {
   lr: number;
   /** Updates every parameter; returns false if any value became NaN or Inf. */
   step(backend: Backend): boolean;
+  /** Everything a resumed run needs to take the next step exactly as this one would (checkpoints). */
+  getState(): OptimizerState;
+  /** Restores getState's result; throws ValidationError when it is of another optimiser or shape. */
+  setState(state: OptimizerState): void;
   /** Settings to record in a model file's config. */
   describe(): Record<string, number | string | boolean>;
+}
+
+/** An optimiser's state: scalars (step count, lr, …) and its per-parameter buffers, in parameter order. */
+export interface OptimizerState {
+  name: string;
+  scalars: Record<string, number>;
+  buffers: Float32Array[];
 }

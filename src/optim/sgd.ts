@@ -1,7 +1,8 @@
 import type { Backend, SgdStep } from '../core/backend.js';
 import { check } from '../core/validate.js';
 import type { Param } from '../nn/dense.js';
-import type { Optimizer } from './optimizer.js';
+import { ValidationError, expected } from '../core/errors.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
 
 export interface SgdOptions {
   lr?: number;
@@ -35,6 +36,18 @@ export class Sgd implements Optimizer {
 
   set lr(value: number) {
     this.h.lr = check('lr', value, { kind: 'number', min: 0, minExclusive: true });
+  }
+
+  getState(): OptimizerState {
+    return { name: this.name, scalars: { first: this.h.first ? 1 : 0, lr: this.h.lr }, buffers: this.velocity.map((b) => b.slice()) };
+  }
+
+  setState(state: OptimizerState): void {
+    const ok = state.name === this.name && state.buffers.length === this.velocity.length && state.buffers.every((b, i) => b.length === this.velocity[i]!.length);
+    if (!ok) throw new ValidationError(expected('SGD state', `${this.velocity.length} velocity buffers of this model's shapes`, `${state.name} with ${state.buffers.length} buffers`));
+    state.buffers.forEach((b, i) => this.velocity[i]!.set(b));
+    this.h.first = state.scalars.first === 1;
+    this.lr = state.scalars.lr!;
   }
 
   step(backend: Backend): boolean {

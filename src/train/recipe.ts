@@ -13,7 +13,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
 import { corruptAll, makeCorruption, parseNoiseSpec, type Corruption } from './corruption.js';
 import { fit, type Callbacks, type EpochMetrics, type FitSummary } from './trainer.js';
-import { checkEarlyStopping, parseLrSchedule, type EarlyStoppingOptions } from './schedule.js';
+import { checkEarlyStopping, parseLrSchedule, type EarlyStoppingOptions, type LrScheduler } from './schedule.js';
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const VARIANTS = ['standard', 'denoising', 'contractive'] as const;
@@ -180,7 +180,10 @@ export interface Training {
   rng: Rng;
   /** After fit: where early stopping stopped, and whether the best epoch's weights were put back. */
   summary: FitSummary;
-  fit(callbacks?: Callbacks): EpochMetrics[];
+  /** The learning-rate schedule, when the settings name one. */
+  lrSchedule: LrScheduler | null;
+  /** Runs epochs `startEpoch`..settings.epochs (startEpoch 1 unless resuming a checkpoint). */
+  fit(callbacks?: Callbacks, startEpoch?: number): EpochMetrics[];
 }
 
 /**
@@ -189,7 +192,7 @@ export interface Training {
  * must not use them as raw values afterwards.
  * One Rng seeded from `settings.seed` draws the initial weights and then every shuffle.
  */
-export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: { inPlace?: boolean } = {}): Training {
+export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: { inPlace?: boolean; scaling?: Scaling } = {}): Training {
   const settings = resolveSettings(partial);
   const layers = layersOf(settings, data.train.cols);
   // A table's columns have their own units: each gets its own range (fitted on the training
@@ -197,7 +200,10 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
   // Data already in [0, 1] is BCE's own domain: left as it is (a per-column fit would push held-out
   // rows past a column's training range, outside the domain); otherwise each column gets its range.
   const unitAlready = settings.loss === 'bce' && data.perFeature && inUnitInterval(data.train) && (!data.test || inUnitInterval(data.test));
-  const scaling: Scaling = unitAlready
+  // A resumed run keeps the scaling it recorded rather than fitting it again.
+  const scaling: Scaling = opts.scaling
+    ? opts.scaling
+    : unitAlready
     ? { kind: 'unit', min: 0, max: 1 }
     : data.perFeature
       ? fitFeatureScaling(settings.scale, data.train.data, data.train.cols)
@@ -268,7 +274,8 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
     optimizer,
     rng,
     summary,
-    fit(callbacks?: Callbacks) {
+    lrSchedule: lrSchedule ?? null,
+    fit(callbacks?: Callbacks, startEpoch = 1) {
       return fit(model, train, {
         epochs: settings.epochs,
         batchSize: settings.batchSize,
@@ -283,6 +290,7 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
         ...(lrSchedule ? { lrSchedule } : {}),
         ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
         summary,
+        startEpoch,
       });
     },
   };

@@ -24,7 +24,12 @@ export interface LrScheduler {
   lrFor(epoch: number): number;
   /** After an epoch: the monitored loss (test loss, else training loss); only plateau uses it. */
   observe(value: number): void;
+  /** The scheduler's own state (plateau: lr, best, bad epochs; others: none), for checkpoints. */
+  getState(): number[];
+  setState(state: readonly number[]): void;
 }
+
+const STATELESS = { getState: (): number[] => [], setState: (): void => {} };
 
 const RULE = 'step:N[:gamma], exponential:gamma, cosine[:eta_min] or plateau[:factor[:patience]]';
 
@@ -48,18 +53,18 @@ export function parseLrSchedule(spec: string, baseLr: number, epochs: number): L
       tooMany(2);
       const size = num(spec, args[0], 'step size N', (v) => Number.isInteger(v) && v >= 1, 'a positive integer of epochs');
       const gamma = args[1] === undefined ? 0.1 : num(spec, args[1], 'gamma', (v) => v > 0, 'a number > 0');
-      return { spec: `step:${size}:${gamma}`, lrFor: (e) => baseLr * gamma ** Math.floor((e - 1) / size), observe: () => {} };
+      return { spec: `step:${size}:${gamma}`, lrFor: (e) => baseLr * gamma ** Math.floor((e - 1) / size), observe: () => {}, ...STATELESS };
     }
     case 'exponential': {
       tooMany(1);
       const gamma = num(spec, args[0], 'gamma', (v) => v > 0, 'a number > 0');
-      return { spec: `exponential:${gamma}`, lrFor: (e) => baseLr * gamma ** (e - 1), observe: () => {} };
+      return { spec: `exponential:${gamma}`, lrFor: (e) => baseLr * gamma ** (e - 1), observe: () => {}, ...STATELESS };
     }
     case 'cosine': {
       tooMany(1);
       const etaMin = args[0] === undefined ? 0 : num(spec, args[0], 'eta_min', (v) => v >= 0 && v <= baseLr, `a number in [0, ${baseLr}] (the base lr)`);
       const tMax = Math.max(1, epochs);
-      return { spec: `cosine:${etaMin}`, lrFor: (e) => etaMin + ((baseLr - etaMin) * (1 + Math.cos((Math.PI * (e - 1)) / tMax))) / 2, observe: () => {} };
+      return { spec: `cosine:${etaMin}`, lrFor: (e) => etaMin + ((baseLr - etaMin) * (1 + Math.cos((Math.PI * (e - 1)) / tMax))) / 2, observe: () => {}, ...STATELESS };
     }
     case 'plateau': {
       tooMany(2);
@@ -82,6 +87,11 @@ export function parseLrSchedule(spec: string, baseLr: number, epochs: number): L
             lr *= factor;
             bad = 0;
           }
+        },
+        getState: () => [lr, best, bad],
+        setState(st: readonly number[]) {
+          if (st.length !== 3) throw new ValidationError(expected('plateau schedule state', '[lr, best, bad epochs]', st));
+          [lr, best, bad] = st as [number, number, number];
         },
       };
     }

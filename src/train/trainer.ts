@@ -77,6 +77,8 @@ export interface FitOptions {
   earlyStopping?: EarlyStoppingOptions;
   /** Filled in when the fit ends: where it stopped and which weights it kept. */
   summary?: FitSummary;
+  /** The first epoch to run (a resumed run: the epoch after its checkpoint). Default 1. */
+  startEpoch?: number;
 }
 
 /**
@@ -137,7 +139,9 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
   // The best epoch's weights, copied when it ends (only when they will be put back).
   const best = es && es.opts.restoreBestWeights ? model.params.map((p) => new Float32Array(p.value.length)) : null;
   let stoppedEpoch: number | null = null;
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  const first = opts.startEpoch ?? 1;
+  check('startEpoch', first, { kind: 'int', min: 1, max: opts.epochs });
+  for (let epoch = first; epoch <= opts.epochs; epoch++) {
     if (opts.lrSchedule) opts.optimizer.lr = opts.lrSchedule.lrFor(epoch);
     const lr = opts.optimizer.lr;
     cb.onEpochStart?.(epoch);
