@@ -228,3 +228,11 @@ test('ae train: --lr-schedule sets and logs each epoch\'s lr; --early-stopping s
   usage(['train', '--data', fx, '--early-stopping', '2', '--validation-split', '0', '--out', join(dir, 'never-s')], /early stopping monitor val_loss: expected test or held-out rows to monitor/);
   assert.equal(existsSync(join(dir, 'never-s')), false);
 });
+
+test('`ae` alone prints the help and exits 0; a misspelt option or command gets commander\'s suggestion on its one line', () => {
+  const r = ae();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /Usage: ae \[options\] \[command\]/);
+  usage(['train', '--epoch', '3', '--out', join(dir, 'never-typo')], /unknown option '--epoch' \(Did you mean --epochs\?\)/);
+  usage(['trian'], /unknown command 'trian' \(Did you mean train\?\)/);
+});

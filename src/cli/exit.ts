@@ -18,7 +18,8 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof AeError) return EXIT_USAGE;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('commander.')) {
-    return code === 'commander.helpDisplayed' || code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    // `ae` alone prints the help (commander.help): a request for help, not a mistake.
+    return code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help' ? EXIT_OK : EXIT_USAGE;
   }
   return EXIT_FAILURE;
 }
@@ -26,6 +27,8 @@ export function exitCodeFor(err: unknown): number {
 /** The one line printed for an error (without --debug). */
 export function errorLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  const first = msg.split('\n')[0] ?? '';
-  return `ae: ${first.replace(/^error: /, '')}`;
+  const [first = '', ...rest] = msg.split('\n');
+  // Commander puts its suggestion for a misspelt option or command on a second line: kept, on the same line.
+  const hint = rest.find((l) => /^\(Did you mean .*\?\)$/.test(l.trim()));
+  return `ae: ${first.replace(/^error: /, '')}${hint ? ` ${hint.trim()}` : ''}`;
 }
