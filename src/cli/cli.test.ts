@@ -236,3 +236,22 @@ test('`ae` alone prints the help and exits 0; a misspelt option or command gets 
   usage(['train', '--epoch', '3', '--out', join(dir, 'never-typo')], /unknown option '--epoch' \(Did you mean --epochs\?\)/);
   usage(['trian'], /unknown command 'trian' \(Did you mean train\?\)/);
 });
+
+test('file outputs are not replaced without --force (reconstruct, kernels, encode, decode)', () => {
+  const png = join(dir, 'kept.png');
+  writeFileSync(png, 'keep me');
+  usage(['reconstruct', '--model', model, '--out', png], /--out: expected a path that does not exist yet \(pass --force to replace it\), received the existing file ".*kept\.png"/);
+  usage(['kernels', '--model', model, '--out', png], /pass --force to replace it/);
+  assert.equal(readFileSync(png, 'utf8'), 'keep me');
+  const r = ae('reconstruct', '--model', model, '--out', png, '--count', '2', '--force');
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(readFileSync(png, 'utf8'), 'keep me');
+  const aec = join(dir, 'kept.aec');
+  writeFileSync(aec, 'keep me');
+  usage(['encode', '--model', model, '--limit', '3', '--out', aec], /pass --force to replace it/);
+  assert.equal(ae('encode', '--model', model, '--limit', '3', '--out', aec, '--force').code, 0);
+  const csv = join(dir, 'kept-decoded.csv');
+  writeFileSync(csv, 'keep me');
+  usage(['decode', '--model', model, '--codes', aec, '--out', csv], /pass --force to replace it/);
+  assert.equal(readFileSync(csv, 'utf8'), 'keep me');
+});

@@ -16,6 +16,7 @@ import { choiceFlag, intFlag } from './options.js';
 const SPLITS = ['test', 'train'] as const;
 
 interface EncodeFlags extends ReadFlags {
+  force?: boolean;
   model: string;
   in?: string;
   split?: string;
@@ -39,7 +40,7 @@ export function registerEncode(program: Command): void {
     .action(async (f: EncodeFlags) => {
       const format = choiceFlag('--format', f.format, CODE_DTYPES);
       const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
-      checkFileOutput('--out', f.out, '.aec');
+      checkFileOutput('--out', f.out, '.aec', f.force === true);
       const loaded = loadModelFlag(f.model, f.backend);
       const data = await evalData(loaded, f.in, f.limit, f, '--in');
       const raw = split === 'test' ? data.test! : data.train;
@@ -59,6 +60,7 @@ export function registerEncode(program: Command): void {
 }
 
 interface DecodeFlags {
+  force?: boolean;
   model: string;
   codes: string;
   out: string;
@@ -96,7 +98,7 @@ export function registerDecode(program: Command): void {
       const lower = f.out.toLowerCase();
       const kind = lower.endsWith('.png') ? 'png' : lower.endsWith('.csv') ? 'csv' : undefined;
       if (kind === undefined) throw new UsageError(`--out: expected a path ending in .png or .csv, received "${f.out}"`);
-      checkFileOutput('--out', f.out, `.${kind}`);
+      checkFileOutput('--out', f.out, `.${kind}`, f.force === true);
       const count = f.count === undefined ? undefined : intFlag('--count', f.count);
       const decoded = readCodesFile(f.codes);
       const loaded = loadModelFlag(f.model, f.backend);

@@ -178,8 +178,12 @@ export function modelImage(loaded: LoadedModel): { width: number; height: number
   return imageShape(n);
 }
 
-/** Refuses a path that is an existing directory (for file outputs). */
-export function checkFileOutput(flag: string, path: string, ext: string): void {
+/**
+ * Checks a file output before any work: the extension, not a directory, and not an existing
+ * file unless `force` (every command's --force), so nothing is replaced by accident.
+ */
+export function checkFileOutput(flag: string, path: string, ext: string, force = false): void {
   if (!path.toLowerCase().endsWith(ext)) throw new UsageError(`${flag}: expected a path ending in ${ext}, received "${path}"`);
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${flag}: expected a file path, received the directory "${path}"`);
+  if (existsSync(path) && !force) throw new UsageError(`${flag}: expected a path that does not exist yet (pass --force to replace it), received the existing file "${path}"`);
 }

@@ -13,6 +13,7 @@ import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 
 interface InterpolateFlags {
+  force?: boolean;
   model: string;
   from: string;
   to: string;
@@ -34,7 +35,7 @@ export function registerInterpolate(program: Command): void {
     .option('--json', 'print the numbers as JSON')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: InterpolateFlags) => {
-      checkFileOutput('--out', f.out, '.png');
+      checkFileOutput('--out', f.out, '.png', f.force === true);
       const from = intFlag('--from', f.from, 0);
       const to = intFlag('--to', f.to, 0);
       const steps = intFlag('--steps', f.steps, 2);

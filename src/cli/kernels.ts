@@ -7,6 +7,7 @@ import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 
 interface KernelsFlags {
+  force?: boolean;
   model: string;
   out: string;
   cols?: string;
@@ -22,7 +23,7 @@ export function registerKernels(program: Command): void {
     .option('--cols <n>', 'kernels per row (default: a near-square grid)')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: KernelsFlags) => {
-      checkFileOutput('--out', f.out, '.png');
+      checkFileOutput('--out', f.out, '.png', f.force === true);
       const cols = f.cols === undefined ? undefined : intFlag('--cols', f.cols);
       const loaded = loadModelFlag(f.model, f.backend);
       const { model } = loaded;

@@ -36,6 +36,8 @@ function beforeCommand(cmd: Command): void {
   }
 }
 
+const FILE_OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct'];
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -65,6 +67,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   for (const c of program.commands) {
     c.exitOverride().configureOutput({ outputError: () => {} });
+    // Commands writing one --out file refuse to replace it unless told (train and notebook have their own --force).
+    if (FILE_OUTPUT_COMMANDS.includes(c.name()) && !c.options.some((opt) => opt.long === '--force')) c.option('--force', 'replace the --out file if it exists');
     if (c.options.some((opt) => opt.long === '--backend')) {
       c.option('--threads <n>', 'threads for the native backend (default: AEKIT_THREADS, else every core this process may use)');
     }

@@ -42,6 +42,7 @@ export function reconstructionPng(
 }
 
 interface ReconstructFlags extends ReadFlags {
+  force?: boolean;
   model: string;
   out: string;
   count: string;
@@ -60,7 +61,7 @@ export function registerReconstruct(program: Command): void {
     .option('--backend <name>', 'auto|native|js', 'auto'))
     .action(async (f: ReconstructFlags) => {
       const count = intFlag('--count', f.count);
-      checkFileOutput('--out', f.out, '.png');
+      checkFileOutput('--out', f.out, '.png', f.force === true);
       const loaded = loadModelFlag(f.model, f.backend);
       const data = await evalData(loaded, f.data, String(count), f);
       const rows = scaled(data.test!, loaded.config.scaling);
