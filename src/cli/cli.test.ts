@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -254,4 +254,19 @@ test('file outputs are not replaced without --force (reconstruct, kernels, encod
   writeFileSync(csv, 'keep me');
   usage(['decode', '--model', model, '--codes', aec, '--out', csv], /pass --force to replace it/);
   assert.equal(readFileSync(csv, 'utf8'), 'keep me');
+});
+
+test('folder outputs (inpaint, rd) are not replaced without --force, and --force replaces them', () => {
+  const out = join(dir, 'inp-kept');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'inpainting.md'), 'keep me');
+  usage(['inpaint', '--model', model, '--count', '5', '--out', out], /--out: expected a folder without inpainting\.md \(pass --force to replace them\)/);
+  assert.equal(readFileSync(join(out, 'inpainting.md'), 'utf8'), 'keep me');
+  const r = ae('inpaint', '--model', model, '--count', '5', '--show', '2', '--out', out, '--force');
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(readFileSync(join(out, 'inpainting.md'), 'utf8'), 'keep me');
+  const rd = join(dir, 'rd-kept');
+  mkdirSync(rd, { recursive: true });
+  writeFileSync(join(rd, 'rd.json'), '{}');
+  usage(['rd', '--dims', '8', '--out', rd], /expected a folder without rd\.json/);
 });

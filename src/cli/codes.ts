@@ -8,7 +8,7 @@ import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { CODE_DTYPES, codesModelOf, encodeCodes, readCodesFile, DTYPE_BYTES } from '../io/codes.js';
 import { rateDistortion, rdFigure, rdNotes, rdTable } from '../apps/compress.js';
 import { encodePng, imageGrid } from '../viz/image.js';
-import { backendFrom, checkFileOutput, evalData, loadModelFlag, modelImage } from './common.js';
+import { backendFrom, checkFileOutput, checkOutputFolder, evalData, loadModelFlag, modelImage } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { UsageError } from './exit.js';
 import { choiceFlag, intFlag } from './options.js';
@@ -135,6 +135,7 @@ export function registerDecode(program: Command): void {
 }
 
 interface RdFlags {
+  force?: boolean;
   dims: string;
   epochs: string;
   limit?: string;
@@ -165,6 +166,7 @@ export function registerRateDistortion(program: Command): void {
     .option('--json', 'print JSON instead of the table')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: RdFlags) => {
+      checkOutputFolder('--out', f.out, ['rd.md', 'rd.json', 'rd.png'], f.force === true);
       const dims = dimsFlag(f.dims);
       const epochs = intFlag('--epochs', f.epochs);
       const seed = intFlag('--seed', f.seed, 0);

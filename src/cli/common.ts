@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
 import type { Matrix } from '../core/matrix.js';
@@ -186,4 +187,15 @@ export function checkFileOutput(flag: string, path: string, ext: string, force =
   if (!path.toLowerCase().endsWith(ext)) throw new UsageError(`${flag}: expected a path ending in ${ext}, received "${path}"`);
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${flag}: expected a file path, received the directory "${path}"`);
   if (existsSync(path) && !force) throw new UsageError(`${flag}: expected a path that does not exist yet (pass --force to replace it), received the existing file "${path}"`);
+}
+
+/**
+ * Checks a folder output before any work: not a file, and none of the `files` the command
+ * writes there already present unless `force`, so one run never silently replaces another's.
+ */
+export function checkOutputFolder(flag: string, dir: string, files: readonly string[], force = false): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${flag}: expected a folder, received the file "${dir}"`);
+  if (force) return;
+  const present = files.filter((f) => existsSync(join(dir, f)));
+  if (present.length > 0) throw new UsageError(`${flag}: expected a folder without ${present.join(', ')} (pass --force to replace them), received "${dir}" which has them`);
 }

@@ -7,11 +7,12 @@ import { comparePatchInpainting, ENERGY_DEFAULTS, PATCH_METHODS, patchTable } fr
 import { encodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
 import { linePlot, PALETTE } from '../viz/plot.js';
-import { evalData, loadModelFlag } from './common.js';
+import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
 import { intFlag, numberFlag } from './options.js';
 
 interface EnergyFlags {
+  force?: boolean;
   model: string;
   patch: string;
   count: string;
@@ -41,6 +42,7 @@ export function registerEnergyInpaint(program: Command): void {
     .option('--json', 'print the table as JSON')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action(async (f: EnergyFlags) => {
+      checkOutputFolder('--out', f.out, ['energy.md', 'energy.json', 'energy.png', 'energy-curve.png'], f.force === true);
       const patch = intFlag('--patch', f.patch);
       const count = intFlag('--count', f.count);
       const steps = intFlag('--steps', f.steps, 0);

@@ -6,11 +6,12 @@ import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { compareInpainting, INPAINT_FIGURE_LABELS, INPAINT_ROWS, inpaintingTable, type InpaintComparison } from '../apps/inpaint.js';
 import { encodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
-import { evalData, loadModelFlag } from './common.js';
+import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 
 interface InpaintFlags {
+  force?: boolean;
   model: string;
   noise: string;
   count: string;
@@ -53,6 +54,7 @@ export function registerInpaint(program: Command): void {
     .option('--json', 'print the table as JSON')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action(async (f: InpaintFlags) => {
+      checkOutputFolder('--out', f.out, ['inpainting.md', 'inpainting.json', 'inpainting.png'], f.force === true);
       const count = intFlag('--count', f.count);
       const show = intFlag('--show', f.show);
       const seed = intFlag('--seed', f.seed, 0);

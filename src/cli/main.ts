@@ -36,7 +36,7 @@ function beforeCommand(cmd: Command): void {
   }
 }
 
-const FILE_OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct'];
+const OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint'];
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -67,8 +67,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   for (const c of program.commands) {
     c.exitOverride().configureOutput({ outputError: () => {} });
-    // Commands writing one --out file refuse to replace it unless told (train and notebook have their own --force).
-    if (FILE_OUTPUT_COMMANDS.includes(c.name()) && !c.options.some((opt) => opt.long === '--force')) c.option('--force', 'replace the --out file if it exists');
+    // Commands writing an --out file or folder refuse to replace outputs unless told (train and notebook have their own --force).
+    if (OUTPUT_COMMANDS.includes(c.name()) && !c.options.some((opt) => opt.long === '--force')) c.option('--force', 'replace existing outputs in --out');
     if (c.options.some((opt) => opt.long === '--backend')) {
       c.option('--threads <n>', 'threads for the native backend (default: AEKIT_THREADS, else every core this process may use)');
     }

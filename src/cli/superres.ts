@@ -7,12 +7,13 @@ import { saveModel } from '../io/model-file.js';
 import { scoreSuperResolution, superResolutionTable, trainSuperResolution, type SuperResolutionScores } from '../apps/superres.js';
 import { encodePng, stack } from '../viz/image.js';
 import { labelledRowsFigure, titled } from '../viz/figures.js';
-import { backendFrom } from './common.js';
+import { backendFrom, checkOutputFolder } from './common.js';
 import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 import { progressCallbacks } from './progress.js';
 
 interface SuperResFlags {
+  force?: boolean;
   factor: string;
   hidden: string;
   epochs: string;
@@ -38,6 +39,7 @@ export function registerSuperResolution(program: Command): void {
     .option('--json', 'print the table as JSON')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: SuperResFlags) => {
+      checkOutputFolder('--out', f.out, ['superres.md', 'superres.json', 'superres.png'], f.force === true);
       const factors = f.factor.split(',').map((v) => intFlag('--factor', v));
       for (const k of factors) if (k !== 2 && k !== 4) throw new UsageError(`--factor: expected 2 or 4 (28 = 2·14 = 4·7), received ${k}`);
       const hidden = intFlag('--hidden', f.hidden);
