@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
 import type { Matrix } from '../core/matrix.js';
-import { imageShape, loadDataset, loadMnistDataset, splitValidation, type Dataset } from '../data/dataset.js';
+import { imageShape, loadDataset, loadMnistDataset, splitValidation, take, takeLabels, type Dataset } from '../data/dataset.js';
 import { detectKind, recordProblem, type DataRecord, type ReadOptions } from '../data/source.js';
 import { readOptionsFrom, type ReadFlags } from './data-flags.js';
 import { loadModel, type LoadedModel } from '../io/model-file.js';
@@ -139,9 +139,13 @@ export async function evalData(
   // The split is drawn over all the source's rows, so it is drawn before any --limit.
   const full = record.kind === 'mnist' ? loadMnistDataset(limit === undefined ? {} : { limit }) : await loadDataset(record.path, record.read ? { read: record.read } : {});
   checkWidth(full);
-  const take = (m: Matrix): Matrix => (limit !== undefined && limit < m.rows ? { rows: limit, cols: m.cols, data: m.data.slice(0, limit * m.cols) } : m);
-  const takeL = (l: Int32Array | null | undefined): Int32Array | null => (l ? (limit !== undefined ? l.slice(0, limit) : l) : null);
-  const limited = (d: Dataset, test: Matrix, testLabels: Int32Array | null | undefined) => ({ ...d, train: take(d.train), labels: takeL(d.labels), test: take(test), testLabels: takeL(testLabels) });
+  const limited = (d: Dataset, test: Matrix, testLabels: Int32Array | null | undefined) => ({
+    ...d,
+    train: take(d.train, limit),
+    labels: takeLabels(d.labels, limit),
+    test: take(test, limit),
+    testLabels: takeLabels(testLabels, limit),
+  });
   const from = 'model' as const;
   if (validation !== null && full.test === null) {
     const split = splitValidation(full, validation.fraction, validation.seed);

@@ -45,12 +45,15 @@ export interface DatasetOptions {
   read?: ReadOptions;
 }
 
-function take(m: Matrix, limit: number | undefined): Matrix {
+/** The first `limit` rows (all of them when limit is undefined or not smaller). */
+export function take(m: Matrix, limit: number | undefined): Matrix {
   return limit !== undefined && limit < m.rows ? { rows: limit, cols: m.cols, data: m.data.slice(0, limit * m.cols) } : m;
 }
 
-function takeLabels(l: Int32Array | null, limit: number | undefined): Int32Array | null {
-  return l && limit !== undefined && limit < l.length ? l.slice(0, limit) : l;
+/** The first `limit` labels, as take does for rows. */
+export function takeLabels(l: Int32Array | null | undefined, limit: number | undefined): Int32Array | null {
+  if (!l) return null;
+  return limit !== undefined && limit < l.length ? l.slice(0, limit) : l;
 }
 
 function rangeOf(data: Float32Array): { min: number; max: number } {

@@ -1,4 +1,5 @@
 import { after, test } from 'node:test';
+import { Rng } from '../core/rng.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,18 +74,6 @@ async function rejectsValidation(p: Promise<unknown>, ...patterns: RegExp[]): Pr
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('IMAGE_EXTENSIONS lists PNG and JPEG endings', () => {
@@ -374,7 +363,8 @@ test('with several corrupt files, names the first in row order', async () => {
   // f13 fails slowly (a large PNG cut short, refused only after much of it is
   // decoded), f14 and f17 at once (no signature): the error must still be f13's.
   const side = 1200;
-  const rand = mulberry32(7);
+  const gen = new Rng(7);
+  const rand = (): number => gen.random();
   const noise = Array.from({ length: side * side }, () => Math.floor(rand() * 256));
   const big = await encode(noise, side, side, 1);
   for (let k = 0; k < 20; k++) {
@@ -419,7 +409,8 @@ test('fuzz: mutated PNG and JPEG files resolve with a consistent shape or reject
     jpeg: await encode(px, w, h, 3, 'jpeg'),
   };
   const valid = await encode(uniform(8, 8, 1, 77), 8, 8, 1);
-  const rand = mulberry32(0x5eed1234);
+  const gen = new Rng(0x5eed1234);
+  const rand = (): number => gen.random();
   const int = (n: number): number => Math.floor(rand() * n);
   let resolved = 0;
   let rejected = 0;

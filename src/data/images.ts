@@ -262,52 +262,12 @@ function writeRow(out: Float32Array, offset: number, pixels: Buffer, channels: 1
 }
 
 /**
- * Reads every PNG or JPEG file in `dir` into one float32 block, one row per image.
- *
- * Layout (torchvision `ImageFolder`): either the images lie directly in `dir` (then
- * `labels` and `classes` are null), or `dir` holds one subfolder per class with the
- * images inside (then `classes` is the subfolder names sorted and `labels[i]` is
- * the index of row i's class in that list). Hidden entries (names starting with
- * '.') and files without a .png/.jpg/.jpeg ending (any case) are skipped; folders
- * nested deeper than one level are not read. Names sort by UTF-16 code unit, so
- * the row order is the same on every machine.
- *
- * Pixels (torchvision `ToTensor`, without its division by 255): each row holds
- * `width * height * channels` values 0..255; gray rows are H×W row-major, RGB rows
- * are three H×W planes R, G, B (C, H, W). Decoding and resizing are sharp's, to sRGB
- * (`.toColourspace('srgb')`; grey sources repeat in all three planes); 'gray' is then
- * PIL's convert('L') luma, (R·299 + G·587 + B·114) / 1000, as torchvision's grey loaders get.
- * Alpha is removed, not composited over a background. EXIF orientation is not
- * applied (as with PIL's plain open). 16-bit PNGs come out scaled to 0..255.
- *
- * Size: `opts.size`, else the first file's size (in row order). An image of another
- * size is stretched to it with `resize(width, height, { fit: 'fill' })` and the
- * 'lanczos3' kernel (sharp's default); an image already at the size is not resampled,
- * so PNG pixels come out exactly.
- *
- * Decoding runs 8 files at a time; rows keep the sorted file order whatever order
- * the decodes finish in. Inputs whose header declares more than 100 million pixels
- * are refused (sharp's `limitInputPixels`, a decompression-bomb guard); truncated or
- * erroring files are refused (sharp's `failOn: 'error'`), files with decoder
- * warnings only are read.
- *
- * @throws ValidationError when `opts.size` is not two integers from 1 to 4096, or
- *   `opts.color` is not 'gray' or 'rgb'.
- * @throws DataFormatError when `dir` is missing or not a folder; when it holds no
- *   image (`expected PNG or JPEG files (or one subfolder of them per class),
- *   received none in <dir>`); when it mixes top-level images with class subfolders;
- *   when a class subfolder holds no image; when a file cannot be read or decoded
- *   (naming the file, the first in row order, and sharp's first message line); or
- *   when the block would be too large to allocate.
+ * The files readImageFolder reads, in row order, with their classes: the layout rules alone,
+ * without decoding (sync; the data layer hashes exactly these files). Throws DataFormatError
+ * for a missing folder, a mixed layout, an empty class subfolder, or no images at all.
  */
-export async function readImageFolder(dir: string, opts?: ImageFolderOptions): Promise<ImageFolder> {
-  if (typeof dir !== 'string' || dir === '') {
-    throw new ValidationError(expected('readImageFolder dir', 'a folder path', dir));
-  }
-  const { size, color } = checkOptions(opts);
-  const channels: 1 | 3 = color === 'gray' ? 1 : 3;
+export function listImageFolder(dir: string): { files: string[]; classes: string[] | null; labels: number[] | null } {
   const folderRule = 'a folder of PNG or JPEG images';
-
   let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
@@ -365,6 +325,56 @@ export async function readImageFolder(dir: string, opts?: ImageFolderOptions): P
   } else {
     throw formatError(dir, 'PNG or JPEG files (or one subfolder of them per class)', `none in ${dir}`);
   }
+
+  return { files, classes, labels: labelList };
+}
+
+/**
+ * Reads every PNG or JPEG file in `dir` into one float32 block, one row per image.
+ *
+ * Layout (torchvision `ImageFolder`): either the images lie directly in `dir` (then
+ * `labels` and `classes` are null), or `dir` holds one subfolder per class with the
+ * images inside (then `classes` is the subfolder names sorted and `labels[i]` is
+ * the index of row i's class in that list). Hidden entries (names starting with
+ * '.') and files without a .png/.jpg/.jpeg ending (any case) are skipped; folders
+ * nested deeper than one level are not read. Names sort by UTF-16 code unit, so
+ * the row order is the same on every machine.
+ *
+ * Pixels (torchvision `ToTensor`, without its division by 255): each row holds
+ * `width * height * channels` values 0..255; gray rows are H×W row-major, RGB rows
+ * are three H×W planes R, G, B (C, H, W). Decoding and resizing are sharp's, to sRGB
+ * (`.toColourspace('srgb')`; grey sources repeat in all three planes); 'gray' is then
+ * PIL's convert('L') luma, (R·299 + G·587 + B·114) / 1000, as torchvision's grey loaders get.
+ * Alpha is removed, not composited over a background. EXIF orientation is not
+ * applied (as with PIL's plain open). 16-bit PNGs come out scaled to 0..255.
+ *
+ * Size: `opts.size`, else the first file's size (in row order). An image of another
+ * size is stretched to it with `resize(width, height, { fit: 'fill' })` and the
+ * 'lanczos3' kernel (sharp's default); an image already at the size is not resampled,
+ * so PNG pixels come out exactly.
+ *
+ * Decoding runs 8 files at a time; rows keep the sorted file order whatever order
+ * the decodes finish in. Inputs whose header declares more than 100 million pixels
+ * are refused (sharp's `limitInputPixels`, a decompression-bomb guard); truncated or
+ * erroring files are refused (sharp's `failOn: 'error'`), files with decoder
+ * warnings only are read.
+ *
+ * @throws ValidationError when `opts.size` is not two integers from 1 to 4096, or
+ *   `opts.color` is not 'gray' or 'rgb'.
+ * @throws DataFormatError when `dir` is missing or not a folder; when it holds no
+ *   image (`expected PNG or JPEG files (or one subfolder of them per class),
+ *   received none in <dir>`); when it mixes top-level images with class subfolders;
+ *   when a class subfolder holds no image; when a file cannot be read or decoded
+ *   (naming the file, the first in row order, and sharp's first message line); or
+ *   when the block would be too large to allocate.
+ */
+export async function readImageFolder(dir: string, opts?: ImageFolderOptions): Promise<ImageFolder> {
+  if (typeof dir !== 'string' || dir === '') {
+    throw new ValidationError(expected('readImageFolder dir', 'a folder path', dir));
+  }
+  const { size, color } = checkOptions(opts);
+  const channels: 1 | 3 = color === 'gray' ? 1 : 3;
+  const { files, classes, labels: labelList } = listImageFolder(dir);
 
   const rows = files.length;
   const paths = files.map((f) => join(dir, f));

@@ -4,8 +4,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DataFormatError, ValidationError, expected } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/matrix.js';
 import { readCsvFile, type ColumnRef } from './csv.js';
-import { parseIdx, type IdxArray } from './idx.js';
-import { readImageFolder, looksLikeImageFolder, type ImageColor } from './images.js';
+import { fileError, parseIdx, type IdxArray } from './idx.js';
+import { listImageFolder, looksLikeImageFolder, readImageFolder, type ImageColor } from './images.js';
 import { MNIST_RAW_RANGE, MNIST_SIDE, loadMnist } from './mnist.js';
 import { npyRows, parseNpy } from './npy.js';
 
@@ -154,8 +154,7 @@ function readBytes(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    throw new DataFormatError(`${path}: expected ${what}, received ${typeof code === 'string' ? code : 'an unreadable file'}`);
+    throw fileError(path, what, err);
   }
 }
 
@@ -416,23 +415,9 @@ function hashOf(rec: DataRecord): string {
       if (l !== null) add(l);
     }
   } else if (rec.kind === 'images') {
-    for (const rel of imageFilesOf(rec.path)) add(join(rec.path, rel), rel);
+    for (const rel of listImageFolder(rec.path).files) add(join(rec.path, rel), rel);
   } else {
     add(rec.path);
   }
   return hasher.digest();
-}
-
-/** An image folder's files in reading order, as readImageFolder lists them. */
-function imageFilesOf(dir: string): string[] {
-  const img = /\.(png|jpe?g)$/i;
-  const entries = readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
-  const sort = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  const top = entries.filter((e) => e.isFile() && img.test(e.name)).map((e) => e.name).sort(sort);
-  if (top.length > 0) return top;
-  const out: string[] = [];
-  for (const sub of entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(sort)) {
-    for (const name of readdirSync(join(dir, sub)).filter((n) => !n.startsWith('.') && img.test(n)).sort(sort)) out.push(`${sub}/${name}`);
-  }
-  return out;
 }
