@@ -27,12 +27,9 @@
 import type { Backend } from '../core/backend.js';
 import { ValidationError, expected } from '../core/errors.js';
 import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
-import { Rng } from '../core/rng.js';
-import { rangeOf } from '../data/scaling.js';
 import { Autoencoder } from '../nn/autoencoder.js';
-import { makeCorruption } from '../train/corruption.js';
-import { layersOf, makeOptimizer, outputActivationOf, regularizationOf, resolveSettings, type TrainSettings } from '../train/recipe.js';
-import { fit, type Callbacks, type EpochMetrics } from '../train/trainer.js';
+import { setupTraining, type TrainSettings } from '../train/recipe.js';
+import type { Callbacks, EpochMetrics } from '../train/trainer.js';
 import { detectionMetrics, type DetectionMetrics } from './metrics.js';
 import { imageGrid, raster, stack, type Raster } from '../viz/image.js';
 import { colormap, formatNumber, histogramPlot, linePlot, PALETTE, type Color } from '../viz/plot.js';
@@ -171,24 +168,9 @@ export class AnomalyDetector {
    */
   static fit(train: Matrix, settings: Partial<TrainSettings>, backend: Backend, opts: DetectorFitOptions = {}): AnomalyDetector {
     const rule = checkThresholdRule(opts.threshold ?? DEFAULT_THRESHOLD_RULE);
-    const s = resolveSettings(settings);
-    const rng = new Rng(s.seed);
-    const model = new Autoencoder(
-      { layers: layersOf(s, train.cols), activation: s.activation, outputActivation: outputActivationOf(s), tied: s.tied },
-      backend,
-      rng,
-    );
-    const corruption = s.noise === undefined ? undefined : makeCorruption(s.noise, { range: rangeOf(s.scale), image: opts.image ?? null });
-    const history = fit(model, train, {
-      epochs: s.epochs,
-      batchSize: s.batchSize,
-      loss: s.loss,
-      optimizer: makeOptimizer(s, model),
-      rng,
-      regularization: regularizationOf(s),
-      ...(corruption ? { corruption } : {}),
-      ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
-    });
+    const run = setupTraining(settings, { x: train, image: opts.image ?? null }, backend);
+    const history = run.fit(opts.callbacks);
+    const { model, settings: s } = run;
     return new AnomalyDetector(model, scoreRows(model, train), rule, s, history);
   }
 

@@ -4,12 +4,9 @@ import { Rng } from '../core/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { lowRankData } from '../data/synthetic.js';
 import { columnsOf, fitPca, pcaBasis, pcaReconstruct, principalAngles } from '../baselines/pca.js';
-import { Autoencoder } from '../nn/autoencoder.js';
-import { Adam } from '../optim/adam.js';
 import { corruptAll, makeCorruption } from '../train/corruption.js';
 import { evaluate } from '../train/evaluate.js';
-import { prepareTraining, type TrainSettings } from '../train/recipe.js';
-import { fit } from '../train/trainer.js';
+import { prepareTraining, setupTraining, type TrainSettings } from '../train/recipe.js';
 
 /**
  * Small studies that show the lecture's claims with numbers. Each takes raw MNIST-like data
@@ -118,10 +115,14 @@ export interface PcaStudy {
  * PCA's directions by their principal angles.
  */
 export function pcaStudyOn(name: string, train: Matrix, test: Matrix, d: number, opts: StudyOptions & { lr?: number; batchSize?: number }): PcaStudy {
-  const rng = new Rng(opts.seed ?? 0);
-  const model = new Autoencoder({ layers: [train.cols, d], activation: 'linear', outputActivation: 'linear', tied: true }, opts.backend, rng);
+  const run = setupTraining(
+    { layers: [train.cols, d], activation: 'linear', outputActivation: 'linear', tied: true, epochs: opts.epochs, batchSize: opts.batchSize ?? 256, lr: opts.lr ?? 1e-3, seed: opts.seed ?? 0 },
+    { x: train },
+    opts.backend,
+  );
   opts.onProgress?.(`pca: training a tied linear ${train.cols}-${d}-${train.cols} autoencoder on ${name}`);
-  fit(model, train, { epochs: opts.epochs, batchSize: opts.batchSize ?? 256, loss: 'mse', optimizer: new Adam(model.params, { lr: opts.lr ?? 1e-3 }), rng });
+  run.fit();
+  const model = run.model;
   const wider = fitPca(train, Math.min(d + 2, train.cols));
   const pca = { ...wider, components: topRows(wider.components, d), explainedVariance: wider.explainedVariance.slice(0, d), explainedVarianceRatio: wider.explainedVarianceRatio.slice(0, d) };
   const ae = columnsOf(model.encoder[0]!.weight.valueMatrix, 'rows');

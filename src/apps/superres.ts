@@ -1,13 +1,12 @@
 import type { Backend } from '../core/backend.js';
 import { ValidationError, expected } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/matrix.js';
-import { Rng } from '../core/rng.js';
-import { scaled, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { rangeOf, type Scaling } from '../data/scaling.js';
 import { downsampleArea, upsampleBicubic } from '../baselines/resize.js';
 import { Autoencoder } from '../nn/autoencoder.js';
-import { Adam } from '../optim/adam.js';
-import { fit, type Callbacks, type EpochMetrics } from '../train/trainer.js';
+import type { Callbacks, EpochMetrics } from '../train/trainer.js';
+import { prepareTraining } from '../train/recipe.js';
 
 export interface Degraded {
   /** The small images, (side/factor)² values per row. */
@@ -57,25 +56,18 @@ export function trainSuperResolution(data: Dataset, opts: SuperResolutionOptions
   if (!data.image || data.image.width !== data.image.height) throw new ValidationError(expected('data', 'square images', data.image ? `${data.image.width}x${data.image.height}` : 'rows that are not images'));
   if (!data.test) throw new ValidationError(expected('data', 'a test set', 'none'));
   const side = data.image.width;
-  const scaling: Scaling = { kind: 'symmetric', ...data.rawRange };
-  const train = scaled(data.train, scaling);
-  const test = scaled(data.test, scaling);
-  const trainInput = degrade(train, side, opts.factor);
-  const testInput = degrade(test, side, opts.factor);
-  const rng = new Rng(opts.seed);
-  const model = new Autoencoder({ layers: [side * side, opts.hidden], activation: 'tanh', outputActivation: 'tanh', tied: false }, opts.backend, rng);
-  const history = fit(model, trainInput.bicubic, {
-    epochs: opts.epochs,
-    batchSize: 256,
-    loss: 'mse',
-    optimizer: new Adam(model.params),
-    rng,
-    targets: train,
-    test: testInput.bicubic,
-    testTargets: test,
-    ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
+  // The notebook's settings (tanh, MSE, Adam 1e-3, batch 256) through the one training set-up;
+  // the model learns to map each scaled digit's degraded copy back to the digit.
+  let testInput: Degraded | null = null;
+  const run = prepareTraining({ hidden: opts.hidden, epochs: opts.epochs, seed: opts.seed, scale: 'symmetric' }, data, opts.backend, {
+    inputsFrom: (clean, part) => {
+      const d = degrade(clean, side, opts.factor);
+      if (part === 'test') testInput = d;
+      return d.bicubic;
+    },
   });
-  return { model, scaling, history, test, testInput };
+  const history = run.fit(opts.callbacks);
+  return { model: run.model, scaling: run.config.scaling, history, test: run.testTargets!, testInput: testInput! };
 }
 
 export interface SuperResolutionScores {

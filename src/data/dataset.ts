@@ -129,20 +129,31 @@ export async function loadDataset(source: string, opts: DatasetOptions = {}): Pr
 }
 
 /**
+ * Which of n rows a validation split holds out (1) and keeps (0): round(n·fraction) rows,
+ * at least 1 and at most n − 1, drawn by a permutation from Rng(seed). Held-out and kept rows
+ * each stay in file order, so the split is easy to inspect. Throws ValidationError for a
+ * fraction outside (0, 1) or fewer than 2 rows.
+ */
+export function validationMask(n: number, fraction: number, seed: number): Uint8Array {
+  if (!(fraction > 0 && fraction < 1)) throw new ValidationError(expected('validation split', 'a fraction in (0, 1)', fraction));
+  if (n < 2) throw new ValidationError(expected('rows for a validation split', 'at least 2', n));
+  const held = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
+  const perm = new Rng(seed).permutation(n);
+  const isHeld = new Uint8Array(n);
+  for (let i = 0; i < held; i++) isHeld[perm[i]!] = 1;
+  return isHeld;
+}
+
+/**
  * Splits off a seeded fraction of the training rows as test rows (Keras' validation_split,
  * but drawn at random: a permutation from Rng(seed), so a later command can draw the same
  * rows). The held-out count is round(rows · fraction), at least 1, and at least one row is
  * kept for training. Throws ValidationError for a fraction outside (0, 1) or fewer than 2 rows.
  */
 export function splitValidation(data: Dataset, fraction: number, seed: number): Dataset {
-  if (!(fraction > 0 && fraction < 1)) throw new ValidationError(expected('validation split', 'a fraction in (0, 1)', fraction));
   const n = data.train.rows;
-  if (n < 2) throw new ValidationError(expected('rows for a validation split', 'at least 2', n));
-  const held = Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
-  const perm = new Rng(seed).permutation(n);
-  // Held-out rows and kept rows each stay in file order, so the split is easy to inspect.
-  const isHeld = new Uint8Array(n);
-  for (let i = 0; i < held; i++) isHeld[perm[i]!] = 1;
+  const isHeld = validationMask(n, fraction, seed);
+  const held = isHeld.reduce((a, v) => a + v, 0);
   const cols = data.train.cols;
   const pick = (want: number) => {
     const count = want ? held : n - held;

@@ -3,7 +3,7 @@ import { ValidationError, expected } from '../core/errors.js';
 import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
-import { scaled, type Dataset } from '../data/dataset.js';
+import { scaled, validationMask, type Dataset } from '../data/dataset.js';
 import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
 import { Autoencoder } from '../nn/autoencoder.js';
@@ -162,19 +162,41 @@ function inUnitInterval(m: Matrix): boolean {
   return true;
 }
 
-/** A prepared run: the data scaled, the model initialised, ready to fit. */
-export interface Training {
+/**
+ * Rows already in the model's space, as Keras' `fit(x, y, validation_data, validation_split)`
+ * takes them. Every training in the project goes through setupTraining with these.
+ */
+export interface TrainingInputs {
+  /** Training inputs, rows × features, scaled the way the model sees them. */
+  x: Matrix;
+  /** Targets, row for row (super-resolution: the high-resolution originals). Default: the clean inputs. */
+  y?: Matrix;
+  /** Validation rows (and their targets), scored after every epoch. */
+  validation?: { x: Matrix; y?: Matrix } | null;
+  /**
+   * Without `validation`: hold out this fraction of the rows (drawn with the settings' seed,
+   * as splitValidation draws them) as validation rows. Keras' validation_split takes the last
+   * rows instead; a seeded draw does not depend on the file's order.
+   */
+  validationSplit?: number;
+  /** The rows' picture shape, for the patch corruption; null for a table. */
+  image?: { width: number; height: number } | null;
+}
+
+/** A run set up and ready to fit: the model initialised, its optimiser, corruption and schedule. */
+export interface TrainingRun {
   settings: TrainSettings;
   model: Autoencoder;
-  /** The config a model file of this run carries. */
-  config: ModelConfig;
+  /** The training inputs. */
   train: Matrix;
+  /** Their targets, when they are not the inputs themselves. */
+  targets: Matrix | null;
+  /** Validation (or test) rows, and their targets when given. */
   test: Matrix | null;
+  testTargets: Matrix | null;
   /** Denoising: the corruption, and the test rows corrupted once with a fixed seed. */
   corruption: Corruption | null;
   testCorrupted: Matrix | null;
-  /** How many raw test values lie outside the training range (null: no test rows, or standard scaling). */
-  testOutOfRange: number | null;
   regularization: Regularization;
   optimizer: Optimizer;
   rng: Rng;
@@ -186,15 +208,129 @@ export interface Training {
   fit(callbacks?: Callbacks, startEpoch?: number): EpochMetrics[];
 }
 
+/** A prepared run of a Dataset: a TrainingRun plus the scaling and the config its model file carries. */
+export interface Training extends TrainingRun {
+  /** The config a model file of this run carries. */
+  config: ModelConfig;
+  /** How many raw test values lie outside the training range (null: no test rows, or standard scaling). */
+  testOutOfRange: number | null;
+}
+
+/** Rows of `m` where `mask` is `want`, in order. */
+function rowsWhere(m: Matrix, mask: Uint8Array, want: number): Matrix {
+  let count = 0;
+  for (const v of mask) if (v === want) count++;
+  const out = new Float32Array(count * m.cols);
+  let k = 0;
+  for (let r = 0; r < m.rows; r++) if (mask[r] === want) out.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), k++ * m.cols);
+  return { rows: count, cols: m.cols, data: out };
+}
+
 /**
- * Validates the settings against the data, scales it, and builds the model and optimiser.
- * With `inPlace` the dataset's rows are scaled where they are (saving a copy); the caller
- * must not use them as raw values afterwards.
- * One Rng seeded from `settings.seed` draws the initial weights and then every shuffle.
+ * The one training set-up (Keras' `fit` over `train_step`): checks the settings against the
+ * inputs, seeds one Rng from `settings.seed` that draws the initial weights and then every
+ * shuffle and corruption, and builds the model, optimiser, corruption, regulariser and
+ * schedule. Returns the run; `run.fit(callbacks)` trains it, and a hand-written loop can use
+ * its parts (trainStep with run.model and run.optimizer) instead.
+ * Throws ValidationError for settings or inputs that do not fit (widths, BCE's [0, 1] domain,
+ * early stopping on val_loss without validation rows).
  */
-export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: { inPlace?: boolean; scaling?: Scaling } = {}): Training {
+export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingInputs, backend: Backend): TrainingRun {
   const settings = resolveSettings(partial);
-  const layers = layersOf(settings, data.train.cols);
+  let train = inputs.x;
+  let targets = inputs.y ?? null;
+  let test = inputs.validation?.x ?? null;
+  let testTargets = inputs.validation?.y ?? null;
+  if (targets && (targets.rows !== train.rows || targets.cols !== train.cols)) {
+    throw new ValidationError(expected('targets', `${train.rows}x${train.cols} to match the inputs`, `${targets.rows}x${targets.cols}`));
+  }
+  if (test && test.cols !== train.cols) throw new ValidationError(expected('validation rows', `${train.cols} columns to match the training rows`, test.cols));
+  if (testTargets && test && (testTargets.rows !== test.rows || testTargets.cols !== test.cols)) {
+    throw new ValidationError(expected('validation targets', `${test.rows}x${test.cols} to match the validation rows`, `${testTargets.rows}x${testTargets.cols}`));
+  }
+  if (inputs.validationSplit !== undefined && inputs.validationSplit > 0) {
+    if (test) throw new ValidationError(expected('validation split', 'only without validation rows', `${inputs.validationSplit} with ${test.rows} validation rows`));
+    const mask = validationMask(train.rows, inputs.validationSplit, settings.seed);
+    test = rowsWhere(train, mask, 1);
+    if (targets) testTargets = rowsWhere(targets, mask, 1);
+    train = rowsWhere(train, mask, 0);
+    if (targets) targets = rowsWhere(targets, mask, 0);
+  }
+  if (test && targets && !testTargets) throw new ValidationError(expected('validation targets', 'targets for the validation rows, as the training rows have', 'none'));
+  const layers = layersOf(settings, train.cols);
+  if (settings.loss === 'bce') {
+    checkBceDomain('training targets', targets ?? train);
+    if (test) checkBceDomain('validation targets', testTargets ?? test);
+  }
+  if (settings.earlyStopping?.monitor === 'val_loss' && !test) {
+    throw new ValidationError(expected('early stopping monitor val_loss', 'test or held-out rows to monitor', 'no test rows (monitor loss instead)'));
+  }
+  const rng = new Rng(settings.seed);
+  const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
+  const optimizer = makeOptimizer(settings, model);
+  const regularization = regularizationOf(settings);
+  const corruption = settings.noise === undefined ? null : makeCorruption(settings.noise, { range: rangeOf(settings.scale), image: inputs.image ?? null });
+  // The test set is corrupted once, from its own generator, so every epoch is scored on the same noise.
+  const testCorrupted = corruption && test ? corruptAll(test, corruption, new Rng(settings.seed + 1), backend) : null;
+  const lrSchedule = settings.lrSchedule === undefined ? null : parseLrSchedule(settings.lrSchedule, settings.lr, settings.epochs);
+  const summary: FitSummary = { stoppedEpoch: null, bestEpoch: null, restoredBest: false };
+  return {
+    settings,
+    model,
+    train,
+    targets,
+    test,
+    testTargets,
+    corruption,
+    testCorrupted,
+    regularization,
+    optimizer,
+    rng,
+    summary,
+    lrSchedule,
+    fit(callbacks?: Callbacks, startEpoch = 1) {
+      return fit(model, train, {
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        loss: settings.loss,
+        optimizer,
+        rng,
+        ...(targets ? { targets } : {}),
+        ...(test ? { test } : {}),
+        ...(testTargets ? { testTargets } : {}),
+        ...(callbacks ? { callbacks } : {}),
+        regularization,
+        ...(corruption ? { corruption } : {}),
+        ...(testCorrupted ? { testCorrupted } : {}),
+        ...(lrSchedule ? { lrSchedule } : {}),
+        ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
+        summary,
+        startEpoch,
+      });
+    },
+  };
+}
+
+export interface PrepareOptions {
+  /** Scale the dataset's rows where they are (saving a copy); the caller must not use them as raw values afterwards. */
+  inPlace?: boolean;
+  /** Use this scaling instead of fitting one (a resumed run keeps the one it recorded). */
+  scaling?: Scaling;
+  /**
+   * A fixed transformation of each scaled row set into the model's inputs, the scaled rows
+   * being the targets (super-resolution: the bicubic up-scaling of a down-sampled digit).
+   */
+  inputsFrom?: (clean: Matrix, part: 'train' | 'test') => Matrix;
+}
+
+/**
+ * A Dataset's training run: fits the scaling on the training rows (per column for a table,
+ * one range for pictures), scales train and test, then setupTraining. Also builds the config
+ * a model file of the run carries. With `inPlace` the dataset's rows are scaled where they are.
+ */
+export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: PrepareOptions = {}): Training {
+  const settings = resolveSettings(partial);
+  layersOf(settings, data.train.cols);
   // A table's columns have their own units: each gets its own range (fitted on the training
   // rows); images share one.
   // Data already in [0, 1] is BCE's own domain: left as it is (a per-column fit would push held-out
@@ -219,33 +355,32 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
     // Held-out rows of a validation split can fall past a column's training range, so outside [0, 1].
     if (test) checkBceDomain(data.validation ? 'held-out rows (the validation split) scaled by the training rows\' ranges,' : 'test data', test);
   }
-  const rng = new Rng(settings.seed);
-  const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
-  const optimizer = makeOptimizer(settings, model);
-  const regularization = regularizationOf(settings);
-  const corruption = settings.noise === undefined ? null : makeCorruption(settings.noise, { range: rangeOf(settings.scale), image: data.image });
-  // The test set is corrupted once, from its own generator, so every epoch is scored on the same noise.
-  const testCorrupted = corruption && test ? corruptAll(test, corruption, new Rng(settings.seed + 1), backend) : null;
-  const lrSchedule = settings.lrSchedule === undefined ? undefined : parseLrSchedule(settings.lrSchedule, settings.lr, settings.epochs);
-  if (settings.earlyStopping?.monitor === 'val_loss' && !test) {
-    throw new ValidationError(expected('early stopping monitor val_loss', 'test or held-out rows to monitor', 'no test rows (monitor loss instead)'));
-  }
-  const summary: FitSummary = { stoppedEpoch: null, bestEpoch: null, restoredBest: false };
+  const from = opts.inputsFrom;
+  const run = setupTraining(
+    settings,
+    {
+      x: from ? from(train, 'train') : train,
+      ...(from ? { y: train } : {}),
+      validation: test ? { x: from ? from(test, 'test') : test, ...(from ? { y: test } : {}) } : null,
+      image: data.image,
+    },
+    backend,
+  );
   const config: ModelConfig = {
     format: MODEL_FORMAT,
-    architecture: model.config,
+    architecture: run.model.config,
     scaling,
     loss: settings.loss,
     training: {
-      ...optimizer.describe(),
+      ...run.optimizer.describe(),
       epochs: settings.epochs,
       batchSize: settings.batchSize,
       seed: settings.seed,
       variant: settings.variant,
-      ...(corruption ? { noise: corruption.spec } : {}),
+      ...(run.corruption ? { noise: run.corruption.spec } : {}),
       ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
       sparse: settings.sparse,
-      ...(lrSchedule ? { lrSchedule: lrSchedule.spec } : {}),
+      ...(run.lrSchedule ? { lrSchedule: run.lrSchedule.spec } : {}),
       ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
       backend: backend.name,
       data: {
@@ -254,44 +389,12 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
         record: data.record,
         ...(data.testRecord ? { testRecord: data.testRecord } : {}),
         ...(data.validation ? { validation: data.validation } : {}),
-        trainCount: train.rows,
-        testCount: test?.rows ?? 0,
+        trainCount: run.train.rows,
+        testCount: run.test?.rows ?? 0,
         image: data.image,
         ...(data.columns ? { columns: data.columns } : {}),
       },
     },
   };
-  return {
-    settings,
-    model,
-    config,
-    train,
-    test,
-    corruption,
-    testCorrupted,
-    testOutOfRange,
-    regularization,
-    optimizer,
-    rng,
-    summary,
-    lrSchedule: lrSchedule ?? null,
-    fit(callbacks?: Callbacks, startEpoch = 1) {
-      return fit(model, train, {
-        epochs: settings.epochs,
-        batchSize: settings.batchSize,
-        loss: settings.loss,
-        optimizer,
-        rng,
-        ...(test ? { test } : {}),
-        ...(callbacks ? { callbacks } : {}),
-        regularization,
-        ...(corruption ? { corruption } : {}),
-        ...(testCorrupted ? { testCorrupted } : {}),
-        ...(lrSchedule ? { lrSchedule } : {}),
-        ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
-        summary,
-        startEpoch,
-      });
-    },
-  };
+  return Object.assign(run, { config, testOutOfRange });
 }
