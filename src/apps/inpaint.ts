@@ -6,6 +6,9 @@ import { rangeOf, type Scaling } from '../data/scaling.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
 import { inpaint, loadOpenCv, type InpaintMethod } from '../baselines/opencv.js';
 import { makeCorruption, parseNoiseSpec, type NoiseKind } from '../train/corruption.js';
+import { encodePng } from '../viz/image.js';
+import { labelledRowsFigure } from '../viz/figures.js';
+import type { StudyOutputs } from './output.js';
 
 /** The methods compared, in the order of the table and the figure. */
 export const INPAINT_ROWS = ['ae', 'ae-kept', 'telea', 'ns'] as const;
@@ -148,4 +151,30 @@ export function inpaintingTable(c: InpaintComparison): string {
       : `The lecture's claim does not hold here: the autoencoder's PSNR is ${(best.psnr - ae.psnr).toFixed(2)} dB below the better OpenCV method (${best.label}).`;
   lines.push('', verdict);
   return lines.join('\n');
+}
+
+/** The files inpaintingOutputs writes, for --force checks before any work. */
+export const INPAINT_FILES = ['inpainting.png', 'inpainting.md', 'inpainting.json'] as const;
+
+/**
+ * A comparison as files: inpainting.png (the first `show` digits, one labelled row per
+ * method), inpainting.md (the table) and inpainting.json (the numbers).
+ */
+export function inpaintingOutputs(result: InpaintComparison, image: { width: number; height: number }, show: number): StudyOutputs<{ noise: string; count: number; missingFraction: number; scores: InpaintComparison['scores'] }> {
+  const k = Math.min(show, result.count);
+  const rows = [result.images.mask, result.images.corrupted, result.images.clean, ...INPAINT_ROWS.map((m) => result.images[m])].map((m) => topRows(m, k));
+  const caption = 'Rows of inpainting.png, top to bottom: mask (white = missing), corrupted, clean, AE, AE with known pixels kept, Telea, Navier-Stokes.';
+  const table = inpaintingTable(result);
+  const summary = { noise: result.noise, count: result.count, missingFraction: result.missingFraction, scores: result.scores };
+  const markdown = `${table}\n\n${caption}\n`;
+  return {
+    summary,
+    markdown,
+    text: `${table}\n\n${caption}`,
+    figures: [{ name: 'inpainting.png', png: encodePng(labelledRowsFigure(rows, INPAINT_FIGURE_LABELS, { ...image, range: [0, 1] })), caption }],
+    files: [
+      { name: 'inpainting.md', data: markdown },
+      { name: 'inpainting.json', data: JSON.stringify(summary, null, 2) + '\n' },
+    ],
+  };
 }

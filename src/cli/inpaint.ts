@@ -1,11 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { topRows } from '../core/matrix.js';
 import { scaled } from '../data/dataset.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { compareInpainting, INPAINT_FIGURE_LABELS, INPAINT_ROWS, inpaintingTable, type InpaintComparison } from '../apps/inpaint.js';
-import { encodePng } from '../viz/image.js';
-import { labelledRowsFigure } from '../viz/figures.js';
+import { compareInpainting, INPAINT_FILES, inpaintingOutputs } from '../apps/inpaint.js';
+import { writeOutputs } from '../io/outputs.js';
 import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
@@ -23,23 +19,6 @@ interface InpaintFlags {
   backend: string;
 }
 
-/**
- * Writes a comparison's figure (the first `show` digits, labelled rows), its table and its
- * numbers into `dir`; returns what it wrote for printing.
- */
-export function writeInpainting(dir: string, result: InpaintComparison, image: { width: number; height: number }, show: number) {
-  ensureDir(dir);
-  const k = Math.min(show, result.count);
-  const rows = [result.images.mask, result.images.corrupted, result.images.clean, ...INPAINT_ROWS.map((m) => result.images[m])].map((m) => topRows(m, k));
-  writeFileAtomic(join(dir, 'inpainting.png'), encodePng(labelledRowsFigure(rows, INPAINT_FIGURE_LABELS, { ...image, range: [0, 1] })));
-  const table = inpaintingTable(result);
-  const summary = { noise: result.noise, count: result.count, missingFraction: result.missingFraction, scores: result.scores };
-  const rowsNote = 'Rows of inpainting.png, top to bottom: mask (white = missing), corrupted, clean, AE, AE with known pixels kept, Telea, Navier-Stokes.';
-  writeFileAtomic(join(dir, 'inpainting.md'), `${table}\n\n${rowsNote}\n`);
-  writeFileAtomic(join(dir, 'inpainting.json'), JSON.stringify(summary, null, 2) + '\n');
-  return { table, summary, rowsNote };
-}
-
 export function registerInpaint(program: Command): void {
   program
     .command('inpaint')
@@ -54,7 +33,7 @@ export function registerInpaint(program: Command): void {
     .option('--json', 'print the table as JSON')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action(async (f: InpaintFlags) => {
-      checkOutputFolder('--out', f.out, ['inpainting.md', 'inpainting.json', 'inpainting.png'], f.force === true);
+      checkOutputFolder('--out', f.out, INPAINT_FILES, f.force === true);
       const count = intFlag('--count', f.count);
       const show = intFlag('--show', f.show);
       const seed = intFlag('--seed', f.seed, 0);
@@ -69,7 +48,8 @@ export function registerInpaint(program: Command): void {
         image: data.image,
         backend: loaded.model.backend,
       });
-      const { table, summary, rowsNote } = writeInpainting(f.out, result, data.image, show);
-      process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\n\n${rowsNote}\nwrote ${join(f.out, 'inpainting.png')}, inpainting.md, inpainting.json\n`);
+      const o = inpaintingOutputs(result, data.image, show);
+      const paths = writeOutputs(f.out, o);
+      process.stdout.write(f.json ? JSON.stringify(o.summary) + '\n' : `${o.text}\nwrote ${paths.join(', ')}\n`);
     });
 }

@@ -65,7 +65,6 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   syncDirectory(dir);
 }
 
-/** Creates `path` and any missing parents; succeeds if it already exists as a directory. */
 /**
  * Creates `path` and any missing parents, one level at a time. Not mkdirSync's `recursive`
  * option: on Linux that loops forever under /proc (mkdir there fails with ENOENT, which

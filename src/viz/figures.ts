@@ -1,6 +1,8 @@
 import { ValidationError, expected } from '../core/errors.js';
-import { matrix, type Matrix } from '../core/matrix.js';
-import { imageGrid, stack, type Raster } from './image.js';
+import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
+import { rangeOf, type Scaling } from '../data/scaling.js';
+import type { Autoencoder } from '../nn/autoencoder.js';
+import { encodePng, imageGrid, stack, type Raster } from './image.js';
 import { withLeftLabels, withTitle, type LabelOptions, type TitleOptions } from './text.js';
 
 export interface ReconstructionFigureOptions {
@@ -99,4 +101,35 @@ export function labelledRowsFigure(
 /** `r` under a wrapped, left-aligned title (scale 2 when the figure is wide enough for 20 characters at that size). */
 export function titled(r: Raster, title: string, opts: TitleOptions = {}): Raster {
   return withTitle(r, title, { scale: r.width >= 2 * 6 * 20 ? 2 : 1, ...opts });
+}
+
+/**
+ * The Fig. 20 picture of the first `count` rows of `rows` (already scaled) as PNG bytes:
+ * originals above their reconstructions, ten to a band, each row labelled. With `corrupted`
+ * copies (a denoising model, Fig. 21) each band has three rows: clean, corrupted, and the
+ * reconstruction of the corrupted one.
+ */
+export function reconstructionPng(
+  model: Autoencoder,
+  scaling: Scaling,
+  rows: Matrix,
+  image: { width: number; height: number } | null,
+  count: number,
+  corrupted: Matrix | null = null,
+): Uint8Array {
+  const n = Math.min(count, rows.rows);
+  const shape = image ?? { width: rows.cols, height: 1 };
+  const opts = { ...shape, range: rangeOf(scaling.kind), zoom: image ? 2 : 4 };
+  const bands = [];
+  for (let start = 0; start < n; start += 10) {
+    const end = Math.min(n, start + 10);
+    const originals = rowSlice(rows, start, end);
+    if (corrupted) {
+      const noisy = rowSlice(corrupted, start, end);
+      bands.push(labelledRowsFigure([originals, noisy, model.reconstruct(noisy)], ['clean', 'corrupted', 'reconstruction'], opts));
+    } else {
+      bands.push(labelledRowsFigure([originals, model.reconstruct(originals)], ['input', 'reconstruction'], opts));
+    }
+  }
+  return encodePng(stack(bands, 6, 255));
 }
