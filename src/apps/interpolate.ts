@@ -2,6 +2,12 @@ import type { Backend } from '../core/backend.js';
 import { ValidationError, expected } from '../core/errors.js';
 import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
+import { scaled } from '../data/dataset.js';
+import { rangeOf, type Scaling } from '../data/scaling.js';
+import { encodePng, stack } from '../viz/image.js';
+import { labelledRowsFigure } from '../viz/figures.js';
+import { linePlot, PALETTE } from '../viz/plot.js';
+import type { StudyOutputs } from './output.js';
 
 export interface Interpolation {
   /** The blend weights t, from 0 (the first digit) to 1 (the second). */
@@ -85,4 +91,93 @@ export function reconstructionErrors(model: Autoencoder, rows: Matrix): Float64A
     out[i] = s / n;
   }
   return out;
+}
+
+export interface InterpolationSummary {
+  from: number;
+  to: number;
+  steps: number;
+  ts: number[];
+  pixel: BlendReport;
+  latent: BlendReport;
+  meanNearestRms: { pixel: number; latent: number };
+  meanReconstructionMse: { pixel: number; latent: number };
+}
+
+/** Per step of a blend: RMS distance to the nearest training row, its index, and the AE's reconstruction MSE, in [0, 1] pixel units. */
+export interface BlendReport {
+  nearestRms: number[];
+  nearestIndex: number[];
+  reconstructionMse: number[];
+}
+
+/**
+ * The lecture's Figs. 2–4 as numbers and one picture: test rows `from` and `to` (of `test`,
+ * raw) blended in pixel space and in code space in `steps` steps, each step's distance to
+ * the nearest of the raw `train` rows and its reconstruction error, all in [0, 1] pixel
+ * units whatever the model's scaling. The figure (one labelled row per space, over a plot
+ * of the distances) is named "interpolation.png".
+ * Throws ValidationError for an index outside the test rows or rows that are not images.
+ */
+export function interpolationOutputs(
+  model: Autoencoder,
+  scaling: Scaling,
+  rawTrain: Matrix,
+  rawTest: Matrix,
+  image: { width: number; height: number },
+  o: { from: number; to: number; steps: number },
+): StudyOutputs<InterpolationSummary> {
+  const { from, to, steps } = o;
+  const count = rawTest.rows;
+  if (from >= count) throw new ValidationError(expected('--from', `a test digit index below ${count}`, from));
+  if (to >= count) throw new ValidationError(expected('--to', `a test digit index below ${count}`, to));
+  const test = scaled(rawTest, scaling);
+  const train = scaled(rawTrain, scaling);
+  const result = interpolate(model, rowSlice(test, from, from + 1).data, rowSlice(test, to, to + 1).data, steps);
+  // Distances are reported in [0, 1] pixel units whatever the model's scaling.
+  const [lo, hi] = rangeOf(scaling.kind);
+  const span = hi - lo;
+  const backend = model.backend;
+  const rows = { pixel: result.pixel, latent: result.latent };
+  const report = Object.fromEntries(
+    Object.entries(rows).map(([name, m]) => {
+      const near = nearestDistances(m, train, backend);
+      const rec = reconstructionErrors(model, m);
+      return [name, { nearestRms: Array.from(near.rms, (v) => v / span), nearestIndex: Array.from(near.index), reconstructionMse: Array.from(rec, (v) => v / (span * span)) }];
+    }),
+  ) as Record<'pixel' | 'latent', BlendReport>;
+  const pictures = labelledRowsFigure([result.pixel, result.latent], ['pixel space', 'code space'], { ...image, range: [lo, hi] });
+  const plot = linePlot(
+    [
+      { label: 'pixel-space blend', xs: result.ts, ys: report.pixel.nearestRms, color: PALETTE[1]! },
+      { label: 'code-space blend', xs: result.ts, ys: report.latent.nearestRms, color: PALETTE[0]! },
+    ],
+    { width: Math.max(360, pictures.width), height: 240, title: 'distance to the nearest training digit', xLabel: 'blend weight t', yLabel: 'RMS distance (pixels in [0,1])' },
+  );
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const summary: InterpolationSummary = {
+    from,
+    to,
+    steps,
+    ts: result.ts,
+    ...report,
+    meanNearestRms: { pixel: mean(report.pixel.nearestRms), latent: mean(report.latent.nearestRms) },
+    meanReconstructionMse: { pixel: mean(report.pixel.reconstructionMse), latent: mean(report.latent.reconstructionMse) },
+  };
+  const fmt = (a: number[]) => a.map((v) => v.toFixed(3)).join(' ');
+  const text = [
+    `interpolating test digit ${from} → ${to} in ${steps} steps; distances in [0, 1] pixel units`,
+    `t:                         ${summary.ts.map((t) => t.toFixed(3)).join(' ')}`,
+    `pixel blend, nearest RMS:  ${fmt(report.pixel.nearestRms)}  (mean ${summary.meanNearestRms.pixel.toFixed(4)})`,
+    `code blend, nearest RMS:   ${fmt(report.latent.nearestRms)}  (mean ${summary.meanNearestRms.latent.toFixed(4)})`,
+    `pixel blend, AE error:     ${fmt(report.pixel.reconstructionMse)}  (mean ${summary.meanReconstructionMse.pixel.toFixed(4)})`,
+    `code blend, AE error:      ${fmt(report.latent.reconstructionMse)}  (mean ${summary.meanReconstructionMse.latent.toFixed(4)})`,
+  ].join('\n');
+  return {
+    summary,
+    markdown: text,
+    text,
+    figures: [{ name: 'interpolation.png', png: encodePng(stack([pictures, plot], 8, 255)), caption: 'Top: the blend in pixel space and in code space; bottom: each step\'s RMS distance to the nearest training digit.' }],
+    files: [],
+  };
 }

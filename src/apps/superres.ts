@@ -1,6 +1,10 @@
 import type { Backend } from '../core/backend.js';
 import { ValidationError, expected } from '../core/errors.js';
-import { matrix, type Matrix } from '../core/matrix.js';
+import { matrix, topRows, type Matrix } from '../core/matrix.js';
+import { encodeModel } from '../io/model-file.js';
+import { encodePng, stack } from '../viz/image.js';
+import { labelledRowsFigure, titled } from '../viz/figures.js';
+import type { OutputFile, StudyOutputs } from './output.js';
 import type { Dataset } from '../data/dataset.js';
 import { rangeOf, type Scaling } from '../data/scaling.js';
 import { downsampleArea, upsampleBicubic } from '../baselines/resize.js';
@@ -122,4 +126,66 @@ export function superResolutionTable(results: SuperResolutionScores[]): string {
     for (const row of r.rows) lines.push(`| ${r.factor} | ${28 / r.factor}×${28 / r.factor} | ${row.method} | ${row.mse.toFixed(5)} | ${row.psnr.toFixed(2)} |`);
   }
   return lines.join('\n');
+}
+
+export interface SuperResolutionStudyOptions {
+  /** Down-scaling factors, each 2 (14×14) or 4 (7×7) for 28×28 digits. */
+  factors: number[];
+  hidden: number;
+  epochs: number;
+  seed: number;
+  backend: Backend;
+  /** Digits drawn in the figure. */
+  show: number;
+  /** A fresh copy of the data for each factor (training scales its own). */
+  data: () => Dataset;
+  callbacks?: (factor: number) => Callbacks;
+  log?: (line: string) => void;
+}
+
+export type SuperResolutionSummary = Array<{ factor: number; count: number; rows: SuperResolutionScores['rows'] }>;
+
+/** The fixed files superResolutionOutputs writes (plus model-x{factor}.safetensors per factor). */
+export const SUPERRES_FILES = ['superres.png', 'superres.md', 'superres.json'] as const;
+
+/**
+ * Trains one network per factor and scores it against bicubic up-scaling. Returns
+ * superres.png (per factor: input, bicubic, autoencoder, original rows), superres.md,
+ * superres.json and each factor's model file (config task "super-resolution").
+ * Throws ValidationError for a factor other than 2 or 4, or data that are not square images.
+ */
+export function superResolutionOutputs(o: SuperResolutionStudyOptions): StudyOutputs<SuperResolutionSummary> {
+  for (const k of o.factors) if (k !== 2 && k !== 4) throw new ValidationError(expected('--factor', '2 or 4 (28 = 2·14 = 4·7)', k));
+  const results: SuperResolutionScores[] = [];
+  const panels = [];
+  const files: OutputFile[] = [];
+  for (const factor of o.factors) {
+    const data = o.data();
+    const side = data.image?.width ?? 0;
+    o.log?.(`training ${side * side}→${o.hidden}→${side * side} to restore ${side / factor}×${side / factor} digits (factor ${factor})`);
+    const sr = trainSuperResolution(data, { factor, hidden: o.hidden, epochs: o.epochs, seed: o.seed, backend: o.backend, ...(o.callbacks ? { callbacks: o.callbacks(factor) } : {}) });
+    files.push({
+      name: `model-x${factor}.safetensors`,
+      data: encodeModel(sr.model, {
+        scaling: sr.scaling,
+        loss: 'mse',
+        training: { task: 'super-resolution', factor, input: `bicubic up-scaling of the ${side / factor}x${side / factor} area-down-scaled digit`, epochs: o.epochs, seed: o.seed, backend: o.backend.name },
+      }),
+    });
+    const r = scoreSuperResolution(sr, factor, side);
+    results.push(r);
+    const k = Math.min(o.show, r.count);
+    const rows = [r.images.low, r.images.bicubic, r.images.network, r.images.original].map((m) => topRows(m, k));
+    panels.push(titled(labelledRowsFigure(rows, [`${side / factor}x${side / factor} input`, 'bicubic', 'autoencoder', 'original'], { width: side, height: side, range: [0, 1] }), `factor ${factor}`));
+  }
+  const table = superResolutionTable(results);
+  const summary = results.map((r) => ({ factor: r.factor, count: r.count, rows: r.rows }));
+  const markdown = `Test digits, scored on the original in [0, 1].\n\n${table}\n`;
+  return {
+    summary,
+    markdown,
+    text: table,
+    figures: [{ name: 'superres.png', png: encodePng(stack(panels, 10, 255)), caption: 'Per factor, rows top to bottom: the small input (pixels repeated), bicubic up-scaling, the autoencoder, the original.' }],
+    files: [{ name: 'superres.md', data: markdown }, { name: 'superres.json', data: JSON.stringify(summary, null, 2) + '\n' }, ...files],
+  };
 }

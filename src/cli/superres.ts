@@ -1,14 +1,8 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { topRows } from '../core/matrix.js';
 import { loadMnistDataset } from '../data/dataset.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { saveModel } from '../io/model-file.js';
-import { scoreSuperResolution, superResolutionTable, trainSuperResolution, type SuperResolutionScores } from '../apps/superres.js';
-import { encodePng, stack } from '../viz/image.js';
-import { labelledRowsFigure, titled } from '../viz/figures.js';
+import { writeOutputs } from '../io/outputs.js';
+import { SUPERRES_FILES, superResolutionOutputs } from '../apps/superres.js';
 import { backendFrom, checkOutputFolder } from './common.js';
-import { UsageError } from './exit.js';
 import { intFlag } from './options.js';
 import { progressCallbacks } from './progress.js';
 
@@ -39,38 +33,22 @@ export function registerSuperResolution(program: Command): void {
     .option('--json', 'print the table as JSON')
     .option('--backend <name>', 'auto|native|js', 'auto')
     .action((f: SuperResFlags) => {
-      checkOutputFolder('--out', f.out, ['superres.md', 'superres.json', 'superres.png'], f.force === true);
       const factors = f.factor.split(',').map((v) => intFlag('--factor', v));
-      for (const k of factors) if (k !== 2 && k !== 4) throw new UsageError(`--factor: expected 2 or 4 (28 = 2·14 = 4·7), received ${k}`);
-      const hidden = intFlag('--hidden', f.hidden);
+      checkOutputFolder('--out', f.out, [...SUPERRES_FILES, ...factors.map((k) => `model-x${k}.safetensors`)], f.force === true);
       const epochs = intFlag('--epochs', f.epochs);
-      const seed = intFlag('--seed', f.seed, 0);
-      const show = intFlag('--show', f.show);
       const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
-      const backend = backendFrom(f.backend);
-      ensureDir(f.out);
-      const results: SuperResolutionScores[] = [];
-      const figures = [];
-      for (const factor of factors) {
-        const data = loadMnistDataset(limit === undefined ? {} : { limit });
-        process.stderr.write(`ae superres: training 784→${hidden}→784 to restore ${28 / factor}×${28 / factor} digits (factor ${factor})\n`);
-        const sr = trainSuperResolution(data, { factor, hidden, epochs, seed, backend, callbacks: progressCallbacks(epochs) });
-        saveModel(join(f.out, `model-x${factor}.safetensors`), sr.model, {
-          scaling: sr.scaling,
-          loss: 'mse',
-          training: { task: 'super-resolution', factor, input: `bicubic up-scaling of the ${28 / factor}x${28 / factor} area-down-scaled digit`, epochs, seed, backend: backend.name },
-        });
-        const r = scoreSuperResolution(sr, factor, 28);
-        results.push(r);
-        const k = Math.min(show, r.count);
-        const rows = [r.images.low, r.images.bicubic, r.images.network, r.images.original].map((m) => topRows(m, k));
-        figures.push(titled(labelledRowsFigure(rows, [`${28 / factor}x${28 / factor} input`, 'bicubic', 'autoencoder', 'original'], { width: 28, height: 28, range: [0, 1] }), `factor ${factor}`));
-      }
-      writeFileAtomic(join(f.out, 'superres.png'), encodePng(stack(figures, 10, 255)));
-      const table = superResolutionTable(results);
-      const summary = results.map((r) => ({ factor: r.factor, count: r.count, rows: r.rows }));
-      writeFileAtomic(join(f.out, 'superres.md'), `Test digits, scored on the original in [0, 1].\n\n${table}\n`);
-      writeFileAtomic(join(f.out, 'superres.json'), JSON.stringify(summary, null, 2) + '\n');
-      process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\nwrote ${join(f.out, 'superres.png')}, superres.md, superres.json\n`);
+      const o = superResolutionOutputs({
+        factors,
+        hidden: intFlag('--hidden', f.hidden),
+        epochs,
+        seed: intFlag('--seed', f.seed, 0),
+        show: intFlag('--show', f.show),
+        backend: backendFrom(f.backend),
+        data: () => loadMnistDataset(limit === undefined ? {} : { limit }),
+        callbacks: () => progressCallbacks(epochs),
+        log: (line) => process.stderr.write(`ae superres: ${line}\n`),
+      });
+      const paths = writeOutputs(f.out, o);
+      process.stdout.write(f.json ? JSON.stringify(o.summary) + '\n' : `${o.text}\nwrote ${paths.join(', ')}\n`);
     });
 }
