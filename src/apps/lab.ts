@@ -1,12 +1,14 @@
 import type { Backend } from '../core/backend.js';
 import { matrix, topRows, type Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
-import type { Dataset } from '../data/dataset.js';
+import { scaled, type Dataset } from '../data/dataset.js';
+import { ValidationError, expected } from '../core/errors.js';
+import type { StudyOutputs } from './output.js';
 import { lowRankData } from '../data/synthetic.js';
 import { columnsOf, fitPca, pcaBasis, pcaReconstruct, principalAngles } from '../baselines/pca.js';
 import { corruptAll, makeCorruption } from '../train/corruption.js';
 import { evaluate } from '../train/evaluate.js';
-import { prepareTraining, setupTraining, type TrainSettings } from '../train/recipe.js';
+import { prepareTraining, resolveSettings, setupTraining, type TrainSettings } from '../train/recipe.js';
 
 /**
  * Small studies that show the lecture's claims with numbers. Each takes raw MNIST-like data
@@ -165,4 +167,49 @@ export function pcaTable(studies: PcaStudy[]): string {
         `| ${s.data} | ${s.d} | ${fmt(s.angles)} | ${Math.max(...s.angles).toFixed(2)} | ${s.largestToWider.toFixed(2)} | ${s.aeMse.toFixed(5)} | ${s.pcaMse.toFixed(5)} |`,
     ),
   ].join('\n');
+}
+
+export const LAB_STUDIES = ['overcomplete', 'contractive', 'pca'] as const;
+export type LabStudy = (typeof LAB_STUDIES)[number];
+/** The files labOutputs writes. */
+export const LAB_FILES = ['lab.md', 'lab.json'] as const;
+
+/** Checks study names against LAB_STUDIES; throws ValidationError naming the first unknown one. */
+export function checkLabStudies(names: readonly string[]): LabStudy[] {
+  for (const s of names) if (!(LAB_STUDIES as readonly string[]).includes(s)) throw new ValidationError(expected('--only', `names from ${LAB_STUDIES.join(', ')}`, s));
+  return names as LabStudy[];
+}
+
+/**
+ * The chosen studies on raw MNIST-like data, as lab.md (a section per study, its settings
+ * read from the recipe the studies train with) and lab.json. Throws ValidationError for an
+ * unknown study name.
+ */
+export function labOutputs(data: Dataset, opts: StudyOptions & { only?: readonly string[] }): StudyOutputs<Record<string, unknown>> {
+  const only = checkLabStudies(opts.only ?? LAB_STUDIES);
+  const r = resolveSettings({ epochs: opts.epochs });
+  const optimizer = r.optimizer === 'adam' ? 'Adam' : 'SGD';
+  const sections: string[] = [
+    `# The lecture's claims, measured\n\n${data.kind === 'mnist' ? 'MNIST' : data.source}, ${data.train.rows} training and ${data.test?.rows ?? 0} test rows, ${r.epochs} epochs per model, ${optimizer} lr ${r.lr}, batch ${r.batchSize}, ${r.loss.toUpperCase()}, backend ${opts.backend.name}.`,
+  ];
+  const json: Record<string, unknown> = { epochs: r.epochs, trainCount: data.train.rows, backend: opts.backend.name };
+  if (only.includes('overcomplete')) {
+    const rows = overcompleteStudy(data, opts);
+    json.overcomplete = rows;
+    sections.push(`## Under- versus over-complete\n\n${overcompleteTable(rows)}`);
+  }
+  if (only.includes('contractive')) {
+    const hidden = 30;
+    const rows = contractiveStudy(data, opts, undefined, hidden);
+    json.contractive = rows;
+    sections.push(`## The contractive penalty contracts\n\nOne-layer encoder ${data.train.cols}→${hidden} (${r.activation}); the penalty is λ·‖∂h/∂x‖²_F per row, added to the ${r.loss.toUpperCase()}.\n\n${contractiveTable(rows)}`);
+  }
+  if (only.includes('pca')) {
+    const s = { kind: 'symmetric' as const, ...data.rawRange };
+    const studies = [syntheticPcaStudy(opts), pcaStudyOn(data.kind === 'mnist' ? 'MNIST' : data.source, scaled(data.train, s), scaled(data.test!, s), 30, opts)];
+    json.pca = studies;
+    sections.push(`## A tied linear autoencoder spans the PCA subspace\n\n${pcaTable(studies)}`);
+  }
+  const markdown = sections.join('\n\n') + '\n';
+  return { summary: json, markdown, text: markdown, figures: [], files: [{ name: 'lab.md', data: markdown }, { name: 'lab.json', data: JSON.stringify(json, null, 2) + '\n' }] };
 }

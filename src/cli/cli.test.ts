@@ -256,7 +256,7 @@ test('file outputs are not replaced without --force (reconstruct, kernels, encod
   assert.equal(readFileSync(csv, 'utf8'), 'keep me');
 });
 
-test('folder outputs (inpaint, rd) are not replaced without --force, and --force replaces them', () => {
+test('folder outputs (inpaint, rd, lab, notebook) are not replaced without --force, and --force replaces them', () => {
   const out = join(dir, 'inp-kept');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'inpainting.md'), 'keep me');
@@ -269,4 +269,15 @@ test('folder outputs (inpaint, rd) are not replaced without --force, and --force
   mkdirSync(rd, { recursive: true });
   writeFileSync(join(rd, 'rd.json'), '{}');
   usage(['rd', '--dims', '8', '--out', rd], /expected a folder without rd\.json/);
+  const lab = join(dir, 'lab-kept');
+  mkdirSync(lab, { recursive: true });
+  writeFileSync(join(lab, 'lab.json'), '{}');
+  usage(['lab', '--only', 'pca', '--out', lab], /expected a folder without lab\.json \(pass --force/);
+  assert.equal(readFileSync(join(lab, 'lab.json'), 'utf8'), '{}');
+  const nb = join(dir, 'nb-kept');
+  mkdirSync(join(nb, 'denoising'), { recursive: true });
+  writeFileSync(join(nb, 'denoising', 'model.safetensors'), 'keep me');
+  // The second model's folder is checked before the first model trains.
+  usage(['notebook', '--epochs', '1', '--limit', '100', '--out', nb], /pass --force.*nb-kept\/denoising/);
+  assert.ok(!existsSync(join(nb, 'standard', 'model.safetensors')));
 });
