@@ -51,6 +51,8 @@ function tensors(path: string): Map<string, Buffer> {
 for (const [what, args] of [
   ['standard, js backend', ['--limit', '2000', '--epochs', '7', '--hidden', '16', '--backend', 'js']],
   ['denoising with a step schedule, js backend', ['--limit', '2000', '--epochs', '7', '--hidden', '24', '--noise', 'dropout:0.5', '--lr-schedule', 'step:2:0.5', '--backend', 'js']],
+  // min-delta 0.05: no epoch after the first improves that much, so epoch 1's weights are kept at the end.
+  ['denoising with early stopping keeping the best epoch, js backend', ['--limit', '2000', '--epochs', '7', '--hidden', '24', '--noise', 'dropout:0.5', '--early-stopping', '10', '--min-delta', '0.05', '--backend', 'js']],
 ] as const) {
   test(`killed after epochs 2, 4 and 6 and resumed: byte-identical weights (${what})`, async () => {
     const whole = join(dir, `whole-${what.length}`);
@@ -83,5 +85,11 @@ test('--resume refuses what it cannot continue, in one line', () => {
   assert.equal(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).epochs.length, 3);
   usage(['train', '--resume', join(dir, 'nowhere')], /nowhere\/model\.safetensors: expected an existing safetensors file/);
   usage(['train', '--limit', '300'], /--out: expected a folder for the run \(or --resume DIR\), received nothing/);
+  // A run early stopping ended is finished: it is not resumed past its stop.
+  const stopped = join(dir, 'stopped');
+  const r = ae('train', '--limit', '300', '--epochs', '8', '--hidden', '4', '--early-stopping', '2', '--min-delta', '1', '--out', stopped);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /early stopping after epoch 3/);
+  usage(['train', '--resume', stopped], /checkpoint\.safetensors: expected a run still training, received one that early stopping stopped after epoch 3/);
   assert.equal(existsSync(join(dir, 'nowhere')), false);
 });

@@ -70,6 +70,41 @@ for (const [name, backend] of [['js', new JsBackend()], ['native', native]] as c
   }
 }
 
+// min_delta 0.05: after the first epoch (held-out MSE about 0.3) no epoch improves by that much
+// (it levels off near 0.27), so the best epoch is 1 on any backend and rounding.
+const KEEP_BEST = { patience: 10, minDelta: 0.05, monitor: 'val_loss' as const, restoreBestWeights: true };
+const STOPS = { ...KEEP_BEST, patience: 3 };
+
+for (const [name, backend] of [['js', new JsBackend()], ['native', native]] as const) {
+  test(`resume with early stopping is byte-identical: its wait, best loss and best weights survive, ${name}`, { skip: backend ? false : 'native backend did not load' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aekit-ckpt-'));
+    try {
+      const settings = { hidden: 16, noise: 'dropout:0.5', lr: 0.03 };
+      for (const k of [1, 3, 5]) {
+        const { whole, resumed } = runs(backend!, { ...settings, earlyStopping: KEEP_BEST }, k, dir);
+        whole.forEach((w, i) => assert.deepEqual(resumed[i], w, `keep-best k=${k}: tensor ${i} differs`));
+      }
+      // The uninterrupted run restores epoch 1's weights: the resumed runs matched them, not the last epoch's.
+      const check = prepareTraining({ epochs: EPOCHS, batchSize: 64, seed: 3, ...settings, earlyStopping: KEEP_BEST }, data, backend!);
+      check.fit();
+      assert.deepEqual(check.summary, { stoppedEpoch: null, bestEpoch: 1, restoredBest: true });
+      // patience 3 stops after epoch 4: runs interrupted before then resume and stop at the same place.
+      for (const k of [1, 3]) {
+        const { whole, resumed } = runs(backend!, { ...settings, earlyStopping: STOPS }, k, dir);
+        whole.forEach((w, i) => assert.deepEqual(resumed[i], w, `stopping k=${k}: tensor ${i} differs`));
+      }
+      const stopped = prepareTraining({ epochs: EPOCHS, batchSize: 64, seed: 3, ...settings, earlyStopping: STOPS }, data, backend!);
+      const ck = join(dir, 'stopped.safetensors');
+      stopped.fit({ onEpochEnd: (m) => writeCheckpoint(ck, stopped, m.epoch) });
+      assert.equal(stopped.summary.stoppedEpoch, 4);
+      const again = prepareTraining({ epochs: EPOCHS, batchSize: 64, seed: 3, ...settings, earlyStopping: STOPS }, data, backend!);
+      assert.throws(() => restoreCheckpoint(again, readCheckpoint(ck), ck), (e: unknown) => e instanceof ModelFormatError && /early stopping stopped after epoch 4/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test('a checkpoint that does not fit the run, or is not one, is a ModelFormatError naming the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aekit-ckpt-'));
   try {

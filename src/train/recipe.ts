@@ -13,7 +13,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
 import { corruptAll, makeCorruption, parseNoiseSpec, type Corruption } from './corruption.js';
 import { fit, type Callbacks, type EpochMetrics, type FitSummary } from './trainer.js';
-import { checkEarlyStopping, parseLrSchedule, type EarlyStoppingOptions, type LrScheduler } from './schedule.js';
+import { checkEarlyStopping, EarlyStopper, parseLrSchedule, type EarlyStoppingOptions, type LrScheduler } from './schedule.js';
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export const VARIANTS = ['standard', 'denoising', 'contractive'] as const;
@@ -204,6 +204,9 @@ export interface TrainingRun {
   summary: FitSummary;
   /** The learning-rate schedule, when the settings name one. */
   lrSchedule: LrScheduler | null;
+  /** Early stopping's state and the best epoch's weights (when restored at the end), kept across fit calls and checkpoints. */
+  earlyStopper: EarlyStopper | null;
+  bestWeights: Float32Array[] | null;
   /** Runs epochs `startEpoch`..settings.epochs (startEpoch 1 unless resuming a checkpoint). */
   fit(callbacks?: Callbacks, startEpoch?: number): EpochMetrics[];
 }
@@ -274,6 +277,8 @@ export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingI
   const testCorrupted = corruption && test ? corruptAll(test, corruption, new Rng(settings.seed + 1), backend) : null;
   const lrSchedule = settings.lrSchedule === undefined ? null : parseLrSchedule(settings.lrSchedule, settings.lr, settings.epochs);
   const summary: FitSummary = { stoppedEpoch: null, bestEpoch: null, restoredBest: false };
+  const earlyStopper = settings.earlyStopping ? new EarlyStopper(checkEarlyStopping(settings.earlyStopping)) : null;
+  const bestWeights = earlyStopper?.opts.restoreBestWeights ? model.params.map((p) => new Float32Array(p.value.length)) : null;
   return {
     settings,
     model,
@@ -288,6 +293,8 @@ export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingI
     rng,
     summary,
     lrSchedule,
+    earlyStopper,
+    bestWeights,
     fit(callbacks?: Callbacks, startEpoch = 1) {
       return fit(model, train, {
         epochs: settings.epochs,
@@ -304,6 +311,8 @@ export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingI
         ...(testCorrupted ? { testCorrupted } : {}),
         ...(lrSchedule ? { lrSchedule } : {}),
         ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
+        ...(earlyStopper ? { earlyStopper } : {}),
+        ...(bestWeights ? { bestWeights } : {}),
         summary,
         startEpoch,
       });

@@ -129,7 +129,7 @@ export function settingsFromConfig(c: ModelConfig): Partial<TrainSettings> {
     loss: c.loss,
     scale: c.scaling.kind,
   };
-  for (const k of ['epochs', 'batchSize', 'lr', 'optimizer', 'momentum', 'seed', 'variant', 'noise', 'contractive', 'sparse', 'weightDecay', 'lrSchedule'] as const) {
+  for (const k of ['epochs', 'batchSize', 'lr', 'optimizer', 'momentum', 'seed', 'variant', 'noise', 'contractive', 'sparse', 'weightDecay', 'lrSchedule', 'earlyStopping'] as const) {
     if (t[k] !== undefined) (s as Record<string, unknown>)[k] = t[k];
   }
   return s;
@@ -149,7 +149,6 @@ export async function planResume(dir: string, o: { epochs?: number; backend?: st
   if (choice === 'auto' && (recorded === 'js' || recorded === 'native') && recorded !== loaded.model.backend.name) loaded = loadModel(modelPath, resolveBackend(recorded).backend);
   const t = loaded.config.training as Record<string, unknown>;
   if (typeof t['checkpoint'] !== 'string') throw new ValidationError(`--resume: expected a run folder whose model names a checkpoint, received "${dir}" (its model has none: trained before checkpoints, or imported)`);
-  if (t['earlyStopping'] !== undefined) throw new ValidationError(`--resume: expected a run without --early-stopping (its state is not checkpointed yet), received "${dir}"`);
   const ckPath = join(dir, basename(t['checkpoint']));
   const checkpoint = readCheckpoint(ckPath);
   const settings = settingsFromConfig(loaded.config);

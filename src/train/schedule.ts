@@ -153,4 +153,20 @@ export class EarlyStopper {
   get shouldStop(): boolean {
     return this.wait > 0 && this.wait >= this.opts.patience;
   }
+
+  /** [best, bestEpoch, wait], for a checkpoint. */
+  getState(): number[] {
+    return [this.best, this.bestEpoch, this.wait];
+  }
+
+  /** Puts back a state from getState; throws ValidationError for one of another shape. */
+  setState(state: readonly number[]): void {
+    const [best, bestEpoch, wait] = state;
+    if (state.length !== 3 || !Number.isInteger(bestEpoch) || !Number.isInteger(wait) || typeof best !== 'number') {
+      throw new ValidationError(expected('early stopping state', '[best, bestEpoch, wait]', JSON.stringify(state)));
+    }
+    this.best = Number.isNaN(best) ? Infinity : best;
+    this.bestEpoch = bestEpoch!;
+    this.wait = wait!;
+  }
 }

@@ -79,6 +79,12 @@ export interface FitOptions {
   summary?: FitSummary;
   /** The first epoch to run (a resumed run: the epoch after its checkpoint). Default 1. */
   startEpoch?: number;
+  /**
+   * The early stopper and best-weights copies to use instead of fresh ones, so their state
+   * outlives the call (a checkpoint saves it, a resumed run puts it back). Used with `earlyStopping`.
+   */
+  earlyStopper?: EarlyStopper;
+  bestWeights?: Float32Array[];
 }
 
 /**
@@ -132,12 +138,12 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
   const targetBuf = opts.targets ? matrix(batchSize, train.cols) : null;
   const history: EpochMetrics[] = [];
   const cb = opts.callbacks ?? {};
-  const es = opts.earlyStopping ? new EarlyStopper(checkEarlyStopping(opts.earlyStopping)) : null;
+  const es = opts.earlyStopping ? (opts.earlyStopper ?? new EarlyStopper(checkEarlyStopping(opts.earlyStopping))) : null;
   if (es && es.opts.monitor === 'val_loss' && !opts.test) {
     throw new ValidationError(expected('early stopping monitor val_loss', 'test (or held-out) rows to monitor', 'no test set; monitor loss instead'));
   }
   // The best epoch's weights, copied when it ends (only when they will be put back).
-  const best = es && es.opts.restoreBestWeights ? model.params.map((p) => new Float32Array(p.value.length)) : null;
+  const best = es && es.opts.restoreBestWeights ? (opts.bestWeights ?? model.params.map((p) => new Float32Array(p.value.length))) : null;
   let stoppedEpoch: number | null = null;
   const first = opts.startEpoch ?? 1;
   check('startEpoch', first, { kind: 'int', min: 1, max: opts.epochs });
