@@ -15,6 +15,8 @@ import {
   manifoldStudy,
   manifoldText,
   resolveManifoldOptions,
+  scheduleText,
+  studySchedule,
   type ManifoldStudyOptions,
 } from '../apps/manifold.js';
 import { MANIFOLD_DATASETS } from '../data/manifolds.js';
@@ -97,7 +99,7 @@ export function manifoldCommand(f: ManifoldFlags): void {
     backend,
     onStart: () =>
       process.stderr.write(
-        `ae: training ${[...resolved.layers, ...resolved.layers.slice(0, -1).reverse()].join('→')} (${resolved.variant}${resolved.tied ? ', tied' : ''}) on ${resolved.count} points of ${resolved.dataset}, ${resolved.epochs} epochs (the last fifth at a tenth of lr ${resolved.lr}), backend ${backend.name}\n`,
+        `ae: training ${[...resolved.layers, ...resolved.layers.slice(0, -1).reverse()].join('→')} (${resolved.variant}${resolved.tied ? ', tied' : ''}) on ${resolved.count} points of ${resolved.dataset}, ${resolved.epochs} epochs, ${scheduleText({ lr: resolved.lr, lrSchedule: studySchedule(resolved.epochs) ?? null, epochs: resolved.epochs })}, backend ${backend.name}\n`,
       ),
     onEpochEnd: (m) => {
       if (m.epoch % every === 0 || m.epoch === resolved.epochs) {
@@ -119,7 +121,7 @@ export function manifoldCommand(f: ManifoldFlags): void {
   writeFileAtomic(join(f.out, 'travel.png'), encodePng(travelFigure(study)));
   if (jacobian) writeFileAtomic(join(f.out, 'jacobian.png'), encodePng(jacobianFigure(study)));
   if (study.code) writeFileAtomic(join(f.out, 'code.png'), encodePng(codeFigure(study)));
-  const history = study.history.map((m) => ({ epoch: m.epoch, trainLoss: m.trainLoss, testLoss: m.testLoss }));
+  const history = study.history.map((m) => ({ epoch: m.epoch, lr: m.lr, trainLoss: m.trainLoss, testLoss: m.testLoss }));
   writeFileAtomic(join(f.out, 'manifold.json'), JSON.stringify({ ...s, backend: backend.name, history }, null, 2) + '\n');
   writeFileAtomic(join(f.out, 'manifold.md'), manifoldMarkdown(s, files.map(([name, what]) => `${name}: ${what}`)));
   process.stdout.write(f.json ? JSON.stringify(s) + '\n' : `${manifoldText(s)}\nwrote ${files.map(([n]) => join(f.out, n)).join(', ')}, ${join(f.out, 'manifold.md')}\n`);

@@ -2,6 +2,7 @@
  * The manifold study's written report: manifold.md (manifoldMarkdown) and the terminal lines
  * (manifoldText), every number read from a ManifoldSummary (study.ts).
  */
+import { parseLrSchedule } from '../../train/schedule.js';
 import type { ManifoldSummary } from './study.js';
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(digits) : v.toExponential(2)) : String(v));
@@ -9,13 +10,40 @@ const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? (Math.abs(v
 /** The lecture's observation, as a threshold on the numbers: on-manifold points travel less than a tenth of what far points do. */
 export const TRAVEL_RATIO_CLAIM = 0.1;
 
+/** A learning rate as the report writes it: 3 significant digits (3e-3 · 0.1 reads 0.0003). */
+const lrText = (lr: number): string => String(+lr.toPrecision(3));
+
+/**
+ * The run's learning rates, read from the summary's schedule (parseLrSchedule):
+ * "lr 0.003 for epochs 1–800, then 0.0003 for epochs 801–1000 (step:800:0.1, PyTorch's StepLR)",
+ * or "lr 0.003 throughout" without one. A plateau schedule depends on the losses and is named only.
+ */
+export function scheduleText(s: Pick<ManifoldSummary, 'lr' | 'lrSchedule' | 'epochs'>): string {
+  if (s.lrSchedule === null) return `lr ${lrText(s.lr)} throughout`;
+  const kind = s.lrSchedule.split(':')[0]!;
+  const torch: Record<string, string> = { step: 'StepLR', exponential: 'ExponentialLR', cosine: 'CosineAnnealingLR', plateau: 'ReduceLROnPlateau' };
+  const name = `${s.lrSchedule}, PyTorch's ${torch[kind] ?? kind}`;
+  if (kind === 'plateau') return `lr ${lrText(s.lr)} at first (${name})`;
+  const schedule = parseLrSchedule(s.lrSchedule, s.lr, s.epochs);
+  const runs: Array<{ lr: number; from: number; to: number }> = [];
+  for (let e = 1; e <= s.epochs; e++) {
+    const lr = schedule.lrFor(e);
+    const last = runs[runs.length - 1];
+    if (last && lrText(last.lr) === lrText(lr)) last.to = e;
+    else runs.push({ lr, from: e, to: e });
+  }
+  if (runs.length > 4) return `lr ${lrText(runs[0]!.lr)} at epoch 1 to ${lrText(runs[runs.length - 1]!.lr)} at epoch ${s.epochs} (${name})`;
+  const part = (r: (typeof runs)[number]) => `${lrText(r.lr)} for epoch${r.to > r.from ? `s ${r.from}–${r.to}` : ` ${r.from}`}`;
+  return `lr ${runs.map(part).join(', then ')} (${name})`;
+}
+
 /** manifold.md: what was trained, the two groups' travel, and whether the lecture's observation holds. */
 export function manifoldMarkdown(s: ManifoldSummary, files: string[]): string {
   const holds = s.travelRatio < TRAVEL_RATIO_CLAIM;
   const lines = [
     `# What a ${variantLabel(s)} does near the data manifold: ${s.dataset}`,
     '',
-    `Model ${[...s.layers, ...s.layers.slice(0, -1).reverse()].join('→')}${s.tied ? ' (tied weights)' : ''}, ${s.activation} hidden layers, linear output, MSE, Adam (lr ${s.lr}, the last fifth of the epochs at lr ${+(s.lr / 10).toPrecision(3)}, batch ${s.batchSize}); ` +
+    `Model ${[...s.layers, ...s.layers.slice(0, -1).reverse()].join('→')}${s.tied ? ' (tied weights)' : ''}, ${s.activation} hidden layers, linear output, MSE, Adam (${scheduleText(s)}; batch ${s.batchSize}); ` +
       `${s.epochs} epochs on ${s.trainCount} points drawn around the noiseless ${s.dataset === 'two-branch' ? 'arcs' : 'helix'} with noise σ = ${s.dataNoise}; seed ${s.seed}. ` +
       `Final training objective ${fmt(s.trainLoss, 5)}, test MSE ${fmt(s.testMse, 5)}.`,
     '',
@@ -58,7 +86,7 @@ export function manifoldMarkdown(s: ManifoldSummary, files: string[]): string {
 /** One line per number that matters, for the terminal. */
 export function manifoldText(s: ManifoldSummary): string {
   return [
-    `${s.dataset}, ${variantLabel(s)}: ${[...s.layers, ...s.layers.slice(0, -1).reverse()].join('→')}${s.tied ? ' (tied)' : ''}, ${s.epochs} epochs, test MSE ${fmt(s.testMse, 5)}`,
+    `${s.dataset}, ${variantLabel(s)}: ${[...s.layers, ...s.layers.slice(0, -1).reverse()].join('→')}${s.tied ? ' (tied)' : ''}, ${s.epochs} epochs, ${scheduleText(s)}, test MSE ${fmt(s.testMse, 5)}`,
     `on the manifold (d < ${s.epsilon}): ${s.onManifold.count} grid points, mean travel ${fmt(s.onManifold.meanTravel)}`,
     `far (d > ${s.delta}): ${s.far.count} grid points, mean travel ${fmt(s.far.meanTravel)}, mean distance ${fmt(s.far.meanDistance)}, travel/distance ${fmt(s.far.meanTravelOverDistance, 3)}, landing ${fmt(s.far.meanLandingDistance)} (${fmt(100 * s.far.meanGapClosed, 1)}% of the gap closed)`,
     `travel ratio on/far ${fmt(s.travelRatio, 3)} (${s.travelRatio < TRAVEL_RATIO_CLAIM ? 'below' : 'not below'} ${TRAVEL_RATIO_CLAIM})` +

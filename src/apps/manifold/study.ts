@@ -26,9 +26,13 @@ import {
 } from '../../data/manifolds.js';
 import type { Autoencoder } from '../../nn/autoencoder.js';
 import { prepareTraining, VARIANTS, type TrainSettings, type Variant } from '../../train/recipe.js';
-import { fit, type EpochMetrics } from '../../train/trainer.js';
-import { Adam } from '../../optim/adam.js';
+import type { EpochMetrics } from '../../train/trainer.js';
 
+/**
+ * A study's options. The learning-rate schedule is the study's own (studySchedule: the last
+ * fifth of the epochs at a tenth of `lr`) and is not an option: a study is the lecture's
+ * picture, not a general training run (ae train takes any schedule).
+ */
 export interface ManifoldStudyOptions {
   dataset: ManifoldName;
   variant: Variant;
@@ -56,7 +60,9 @@ export interface ManifoldStudyOptions {
   epsilon?: number;
   /** Grid points farther than this from the manifold are "far". Default 0.2. */
   delta?: number;
+  /** Adam's base learning rate; default DEFAULT_LR[dataset]. The schedule (studySchedule) lowers it for the last fifth of the epochs. */
   lr?: number;
+  /** Rows per Adam step. Default 128. */
   batchSize?: number;
   /** Called once everything is checked, just before training starts. */
   onStart?: () => void;
@@ -120,7 +126,13 @@ export interface ManifoldSummary {
   layers: number[];
   tied: boolean;
   activation: ActivationName;
+  /** Adam's base learning rate. */
   lr: number;
+  /**
+   * The learning-rate schedule the run used, as parseLrSchedule writes it (studySchedule:
+   * "step:N:0.1", PyTorch's StepLR), or null for a run too short to have one.
+   */
+  lrSchedule: string | null;
   batchSize: number;
   noise: string | null;
   contractive: number | null;
@@ -208,8 +220,24 @@ export function resolveManifoldOptions(o: ManifoldStudyOptions): Required<Omit<M
   return r;
 }
 
-/** The training settings a study uses: tanh hidden layers, a linear output, the coordinates as they are. */
+/**
+ * The study's learning-rate schedule for a run of `epochs` epochs: the last fifth of them
+ * (rounded, at least one) at a tenth of the rate, as PyTorch's
+ * StepLR(step_size = epochs − fifth, gamma = 0.1), whose second drop (at epoch 2·step_size + 1)
+ * lies past the run's end. Adam's step noise at the full rate jitters the reconstruction of
+ * points on the manifold by about as much as they travel; the slower epochs settle it. Adam's
+ * moments carry over the drop, as with a PyTorch scheduler. Fewer than 5 epochs: no schedule
+ * (undefined). The spec is parseLrSchedule's (src/train/schedule.ts).
+ */
+export function studySchedule(epochs: number): string | undefined {
+  if (epochs < 5) return undefined;
+  const slow = Math.max(1, Math.round(epochs / 5));
+  return `step:${epochs - slow}:0.1`;
+}
+
+/** The training settings a study uses: tanh hidden layers, a linear output, the coordinates as they are, the schedule of studySchedule. */
 export function studySettings(r: ReturnType<typeof resolveManifoldOptions>): Partial<TrainSettings> {
+  const lrSchedule = studySchedule(r.epochs);
   return {
     layers: r.layers,
     tied: r.tied,
@@ -221,12 +249,21 @@ export function studySettings(r: ReturnType<typeof resolveManifoldOptions>): Par
     lr: r.lr,
     seed: r.seed,
     variant: r.variant,
+    ...(lrSchedule !== undefined ? { lrSchedule } : {}),
     ...(r.noise !== undefined ? { noise: r.noise } : {}),
     ...(r.contractive !== undefined ? { contractive: r.contractive } : {}),
   };
 }
 
-/** Trains the model and measures how far each grid point travels. */
+/**
+ * Trains the model (one fit through prepareTraining, with studySettings) and measures how far
+ * each grid point travels. Shapes: `grid` and `recon` are grid.side^dim × dim (dim 2 for
+ * two-branch, 3 for curve3d), `travel` and `distance` have a value per grid point, `code` one
+ * per training point; distances are in the data's coordinates (the box [−1, 1]^dim).
+ * Throws ValidationError (one line) before training for bad options, an ε that no grid point
+ * lies within or a δ no grid point lies beyond, and bad training settings (the corruption, the
+ * contractive penalty's depth); DivergenceError when the test loss stops being finite.
+ */
 export function manifoldStudy(opts: ManifoldStudyOptions): ManifoldStudy {
   const r = resolveManifoldOptions(opts);
   const t0 = performance.now();
@@ -245,27 +282,10 @@ export function manifoldStudy(opts: ManifoldStudyOptions): ManifoldStudy {
   }
   if (on.length === 0) throw new ValidationError(expected('epsilon', `a distance that some of the ${grid.rows} grid points lie within (refine the grid)`, r.epsilon));
   if (far.length === 0) throw new ValidationError(expected('delta', 'a distance that some grid points lie beyond', r.delta));
-  // The last fifth of the epochs runs at a tenth of the learning rate: Adam's step noise at the
-  // full rate jitters the reconstruction of points on the manifold by about as much as they travel.
-  const slow = r.epochs >= 5 ? Math.max(1, Math.round(r.epochs / 5)) : 0;
-  const run = prepareTraining({ ...studySettings(r), epochs: r.epochs - slow }, manifoldDataset(data, test), r.backend);
+  // One fit; the schedule (studySchedule) lowers the learning rate for the last fifth of the epochs.
+  const run = prepareTraining(studySettings(r), manifoldDataset(data, test), r.backend);
   opts.onStart?.();
   const history = run.fit(opts.onEpochEnd ? { onEpochEnd: opts.onEpochEnd } : undefined);
-  if (slow > 0) {
-    const offset = history.length;
-    const tail = fit(run.model, run.train, {
-      epochs: slow,
-      batchSize: r.batchSize,
-      loss: 'mse',
-      optimizer: new Adam(run.model.params, { lr: r.lr / 10 }),
-      rng: run.rng,
-      test: run.test!,
-      regularization: run.regularization,
-      ...(run.corruption ? { corruption: run.corruption } : {}),
-      callbacks: { onEpochEnd: (m) => opts.onEpochEnd?.({ ...m, epoch: m.epoch + offset }) },
-    });
-    history.push(...tail.map((m) => ({ ...m, epoch: m.epoch + offset })));
-  }
   const model = run.model;
   const recon = model.reconstruct(grid);
   const travel = rowDistances(grid, recon);
@@ -296,6 +316,7 @@ export function manifoldStudy(opts: ManifoldStudyOptions): ManifoldStudy {
     tied: r.tied,
     activation: r.activation,
     lr: r.lr,
+    lrSchedule: run.lrSchedule?.spec ?? null,
     batchSize: r.batchSize,
     noise: run.corruption?.spec ?? null,
     contractive: r.variant === 'contractive' ? r.contractive! : null,
