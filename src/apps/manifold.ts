@@ -7,3 +7,4 @@
 export * from './manifold/study.js';
 export * from './manifold/figures.js';
 export * from './manifold/report.js';
+export * from './manifold/run.js';

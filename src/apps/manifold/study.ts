@@ -271,7 +271,9 @@ export function manifoldStudy(opts: ManifoldStudyOptions): ManifoldStudy {
   const data = sampleManifold(r.dataset, new Rng(r.seed + 1000), { count: r.count, noise: r.dataNoise });
   const test = sampleManifold(r.dataset, new Rng(r.seed + 2000), { count: Math.min(r.count, 1000), noise: r.dataNoise });
   const m = data.manifold;
-  // The grid and its distances come first: a grid too coarse for epsilon is refused before training.
+  // Every training setting (the corruption, the contractive penalty's depth) is checked here,
+  // and the grid just after: a grid too coarse for epsilon is refused before training too.
+  const run = prepareTraining(studySettings(r), manifoldDataset(data, test), r.backend);
   const grid = gridPoints(m.dim, r.grid, m.range);
   const distance = distancesToManifold(m, grid);
   const on: number[] = [];
@@ -283,7 +285,6 @@ export function manifoldStudy(opts: ManifoldStudyOptions): ManifoldStudy {
   if (on.length === 0) throw new ValidationError(expected('epsilon', `a distance that some of the ${grid.rows} grid points lie within (refine the grid)`, r.epsilon));
   if (far.length === 0) throw new ValidationError(expected('delta', 'a distance that some grid points lie beyond', r.delta));
   // One fit; the schedule (studySchedule) lowers the learning rate for the last fifth of the epochs.
-  const run = prepareTraining(studySettings(r), manifoldDataset(data, test), r.backend);
   opts.onStart?.();
   const history = run.fit(opts.onEpochEnd ? { onEpochEnd: opts.onEpochEnd } : undefined);
   const model = run.model;
