@@ -5,7 +5,23 @@ import { ValidationError } from '../core/errors.js';
 import { matrix } from '../core/matrix.js';
 import { loadMnistDataset } from '../data/dataset.js';
 import { decodePng } from '../viz/image.js';
-import { greyPng, isEightBit, losslessBaselines, psnrStats, rateDistortion, rdFigure, rdNotes, rdTable } from './compress.js';
+import { decodeCodes } from '../io/codes.js';
+import { prepareTraining } from '../train/recipe.js';
+import {
+  checkCodesModel,
+  csvOf,
+  decodeRows,
+  encodeSplit,
+  greyPng,
+  isEightBit,
+  losslessBaselines,
+  psnrStats,
+  rateDistortion,
+  rdFigure,
+  rdFiles,
+  rdNotes,
+  rdTable,
+} from './compress.js';
 
 test('psnrStats: the mean of per-row PSNR (peak 1, capped at 100 dB) and the mean MSE', () => {
   const ref = matrix(2, 4, new Float32Array([0, 0, 0, 0, 1, 1, 1, 1]));
@@ -75,6 +91,11 @@ test('rateDistortion: every method and format, bytes per image, and PSNR that fo
   assert.match(rdNotes(r), /300 test digits/);
   const fig = rdFigure(r);
   assert.deepEqual([fig.width, fig.height], [800, 560]);
+  const files = rdFiles(r);
+  assert.deepEqual(files.map((f) => f.name), ['rd.md', 'rd.json', 'rd.png']);
+  assert.match(files[0]!.contents as string, /^# Rate-distortion: the encoder as a compressor\n\n\| method \|[^]*300 test digits[^]*Total time [0-9.]+ s\.\n$/);
+  assert.deepEqual(JSON.parse(files[1]!.contents as string).dims, [4, 8]);
+  assert.deepEqual([decodePng(files[2]!.contents as Uint8Array).width], [800]);
 });
 
 test('rateDistortion refuses bad code sizes and data without a test set', () => {
@@ -83,4 +104,37 @@ test('rateDistortion refuses bad code sizes and data without a test set', () => 
   assert.throws(() => rateDistortion(data, { dims: [0], epochs: 1, backend }), /dims\[0\]: expected an integer in \[1, 784\], received 0/);
   assert.throws(() => rateDistortion(data, { dims: [], epochs: 1, backend }), /dims: expected at least one code size/);
   assert.throws(() => rateDistortion({ ...data, test: null }, { dims: [2], epochs: 1, backend }), /expected a test set/);
+});
+
+test("encodeSplit, checkCodesModel, decodeRows: a table's rows to codes and back to raw values under its column names", () => {
+  const backend = resolveBackend('auto').backend;
+  // Three columns in their own units, rows on a line through the box so a 1-unit code can hold them.
+  const rows = 40;
+  const raw = matrix(rows, 3);
+  for (let r = 0; r < rows; r++) raw.data.set([r, 100 + 2 * r, -r / 10], 3 * r);
+  const data = { source: 't.csv', train: raw, test: raw, rawRange: { min: -4, max: 178 }, image: null, perFeature: true, columns: ['a', 'b,2', 'c'] };
+  const trained = (seed: number) => {
+    const run = prepareTraining({ layers: [3, 1], epochs: 5, seed, scale: 'unit', outputActivation: 'sigmoid', activation: 'linear', lr: 1e-2 }, data, backend);
+    run.fit();
+    return { model: run.model, config: run.config };
+  };
+  const loaded = trained(0);
+  const { bytes, report } = encodeSplit(loaded, data, 'test', 'f32', { kind: 'csv', path: 't.csv', part: 'validation' });
+  assert.match(report, /^40 codes of 1 dims \(f32\), \d+ bytes = 160 of codes \+ \d+ of header; [0-9.]+ bytes per row against 3 values per input row$/);
+  const decoded = decodeCodes(bytes);
+  assert.equal(decoded.meta.note, 't.csv held-out rows 1..40');
+  assert.equal(encodeSplit(loaded, data, 'train', 'q8', { kind: 'mnist', path: 'mnist', part: 'test' }).bytes.length > 0, true);
+  assert.throws(() => encodeSplit(loaded, { ...data, test: null }, 'test', 'f32', { kind: 'csv', path: 't.csv', part: 'all' }), ValidationError);
+  checkCodesModel(decoded, loaded, { codes: 'c.aec', model: 'm' });
+  assert.throws(() => checkCodesModel(decoded, trained(1), { codes: 'c.aec', model: 'other' }), /^ValidationError: c\.aec: expected codes written by other \(.*received codes from a different model/);
+  assert.throws(() => checkCodesModel({ ...decoded, meta: { ...decoded.meta, model: null } }, loaded, { codes: 'c.aec', model: 'm' }), /received codes with no model/);
+  const csv = decodeRows(loaded, decoded, { kind: 'csv', count: 3 });
+  const lines = (csv.contents as string).split('\n');
+  assert.deepEqual([lines[0], lines.length], ['a,"b,2",c', 5]);
+  assert.match(csv.report, /^3 of 40 codes \(f32\) decoded to rows of raw values \(-?[0-9.e-]+ to [0-9.e]+\)$/);
+  // The decoded values are in the columns' own units: column b lies near 100..178, not in [0, 1].
+  const b = Number(lines[1]!.split(',')[1]);
+  assert.ok(b > 50 && b < 200, lines[1]);
+  assert.throws(() => decodeRows(loaded, decoded, { kind: 'png', image: null }), ValidationError);
+  assert.equal(csvOf(matrix(1, 2, new Float32Array([1 / 3, 2])), ['x"y', 'z']), '"x""y",z\n0.3333333,2\n');
 });

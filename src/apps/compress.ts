@@ -12,6 +12,9 @@
  * (raw / 255 for MNIST; the reconstruction clamped to [0, 1], as a picture would be), peak 1:
  * 10·log10(1 / MSE) per digit, then the mean over digits (a digit reconstructed exactly would
  * count as 100 dB, as in the inpainting table). The mean per-pixel MSE is given too.
+ *
+ * Also the encode and decode steps of `ae encode` / `ae decode` (encodeRows, checkCodesModel,
+ * decodeRows): a model's codes of raw rows as an .aec file, and such a file back to rows.
  */
 import { deflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
@@ -19,12 +22,13 @@ import type { Backend } from '../core/backend.js';
 import { ValidationError, expected } from '../core/errors.js';
 import { topRows, type Matrix } from '../core/matrix.js';
 import { scaled, type Dataset } from '../data/dataset.js';
-import { toUnit, type Scaling } from '../data/scaling.js';
+import { toUnit, unscaleInto, type Scaling } from '../data/scaling.js';
 import { fitPca, pcaDecode, pcaEncode, type Pca } from '../baselines/pca.js';
-import { CODE_DTYPES, codesModelOf, decodeCodes, encodeCodes, DTYPE_BYTES, type CodeDtype, type CodesMeta } from '../io/codes.js';
+import { CODE_DTYPES, codesModelOf, decodeCodes, encodeCodes, DTYPE_BYTES, type CodeDtype, type CodesMeta, type DecodedCodes } from '../io/codes.js';
+import type { LoadedModel } from '../io/model-file.js';
 import { prepareTraining } from '../train/recipe.js';
 import { PALETTE, PlotCanvas, type Color } from '../viz/plot.js';
-import type { Raster } from '../viz/image.js';
+import { encodePng, imageGrid, type Raster } from '../viz/image.js';
 
 export type RdMethod = 'autoencoder' | 'pca' | 'raw' | 'png' | 'deflate';
 
@@ -316,4 +320,129 @@ export function rdFigure(r: RdResult): Raster {
     }
   }
   return canvas.finish();
+}
+
+/** rd.md: the title, the table (rdTable), the notes (rdNotes) and the total time. */
+export function rdMarkdown(r: RdResult): string {
+  return `# Rate-distortion: the encoder as a compressor\n\n${rdTable(r)}\n\n${rdNotes(r)}\n\nTotal time ${r.seconds.toFixed(1)} s.\n`;
+}
+
+/** What `ae rd` writes, in order: rd.md (rdMarkdown), rd.json (the whole result) and rd.png (rdFigure). */
+export function rdFiles(r: RdResult): Array<{ name: 'rd.md' | 'rd.json' | 'rd.png'; contents: string | Uint8Array }> {
+  return [
+    { name: 'rd.md', contents: rdMarkdown(r) },
+    { name: 'rd.json', contents: JSON.stringify(r, null, 2) + '\n' },
+    { name: 'rd.png', contents: encodePng(rdFigure(r)) },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encode and decode files of codes
+
+/** Which rows were encoded, for the codes file's note: the source (its kind and path) and its part. */
+export interface EncodedSource {
+  kind: string;
+  path: string;
+  /** test: the source's test part; validation: a model's held-out rows; all: every row of a source without a test part. */
+  part: 'test' | 'validation' | 'all';
+}
+
+/**
+ * The codes of one split of `data` (its rows in the data's own units, model.inputSize wide;
+ * scaled here by the model's scaling) as the bytes of an .aec file (layout: src/io/codes.ts)
+ * stored as `format`, carrying the model's fingerprint and a note naming the rows, e.g. "mnist
+ * test rows 1..20" ("held-out" for a validation part). `report` says what the file holds, e.g.
+ * "20 codes of 8 dims (f32), 1047 bytes = 640 of codes + 407 of header; 52.35 bytes per row
+ * against 784 values per input row". The test split of data without test rows is refused
+ * (ValidationError).
+ */
+export function encodeSplit(
+  { model, config }: LoadedModel,
+  data: Pick<Dataset, 'train' | 'test'>,
+  split: 'test' | 'train',
+  format: CodeDtype,
+  source: EncodedSource,
+): { bytes: Uint8Array; report: string } {
+  const raw = split === 'test' ? data.test : data.train;
+  if (!raw) throw new ValidationError(expected('rows to encode', 'a test split', 'data without test rows'));
+  const part = split === 'train' ? 'train' : source.part === 'validation' ? 'held-out' : source.part;
+  const note = `${source.kind === 'mnist' ? 'mnist' : source.path} ${part} rows 1..${raw.rows}`;
+  const codes = model.encode(scaled(raw, config.scaling));
+  const bytes = encodeCodes(codes, format, { model: codesModelOf(model, config.scaling), note });
+  const payload = codes.rows * codes.cols * DTYPE_BYTES[format];
+  const report =
+    `${codes.rows} codes of ${codes.cols} dims (${format}), ${bytes.length} bytes = ${payload} of codes + ${bytes.length - payload} of header; ` +
+    `${(bytes.length / codes.rows).toFixed(2)} bytes per row against ${model.inputSize} values per input row`;
+  return { bytes, report };
+}
+
+/**
+ * Checks that `decoded` (read from the file `names.codes`) holds codes written by this model's
+ * encoder (`names.model`): a fingerprint present (modelFingerprint, src/io/codes.ts), the code
+ * size, and the same fingerprint. Throws ValidationError, one line naming both.
+ */
+export function checkCodesModel(decoded: DecodedCodes, { model, config }: LoadedModel, names: { codes: string; model: string }): void {
+  const mine = codesModelOf(model, config.scaling);
+  const theirs = decoded.meta.model;
+  if (theirs === null) throw new ValidationError(`${names.codes}: expected codes written by an autoencoder's encoder (with a model fingerprint), received codes with no model`);
+  if (decoded.codes.cols !== model.codeSize) {
+    throw new ValidationError(`${names.codes}: expected codes of ${model.codeSize} dims for ${names.model} (${mine.description}), received ${decoded.codes.cols} dims written for ${theirs.description}`);
+  }
+  if (theirs.fingerprint !== mine.fingerprint) {
+    throw new ValidationError(
+      `${names.codes}: expected codes written by ${names.model} (${mine.fingerprint.slice(0, 19)}…), received codes from a different model (${theirs.description}, ${theirs.fingerprint.slice(0, 19)}…)`,
+    );
+  }
+}
+
+/** The column names a model recorded for its training data (a table's), or null. */
+export function recordedColumns(config: LoadedModel['config']): string[] | null {
+  const recorded = (config.training.data ?? {}) as { columns?: unknown };
+  return Array.isArray(recorded.columns) && recorded.columns.every((c) => typeof c === 'string') ? (recorded.columns as string[]) : null;
+}
+
+/** 7 significant digits: a float32 holds about that many, and the CSV stays short. */
+function csvNumber(v: number): string {
+  return String(Number(v.toPrecision(7)));
+}
+
+/** A CSV of rows, headed by `columns` when they fit (quoted as RFC 4180 asks when a name holds a comma, quote or newline). */
+export function csvOf(m: Matrix, columns: string[] | null = null): string {
+  const quote = (name: string) => (/[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
+  const lines: string[] = columns && columns.length === m.cols ? [columns.map(quote).join(',')] : [];
+  for (let r = 0; r < m.rows; r++) {
+    const row: string[] = [];
+    for (let j = 0; j < m.cols; j++) row.push(csvNumber(m.data[r * m.cols + j]!));
+    lines.push(row.join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The first `count` codes of `decoded` (all by default; a PNG at most 100 unless `count` says
+ * more) through the model's decoder. 'png': a grid of pictures (10 a row, zoom 2) on [0, 1]
+ * (toUnit), of shape `image` (required); 'csv': rows in the raw units the model was trained on
+ * (the scaling undone), headed by its recorded column names. `report` says what was decoded,
+ * with the CSV's raw range. Check the codes first with checkCodesModel.
+ */
+export function decodeRows(
+  { model, config }: LoadedModel,
+  decoded: DecodedCodes,
+  opts: { kind: 'png' | 'csv'; count?: number; image?: { width: number; height: number } | null },
+): { contents: Uint8Array | string; report: string } {
+  const n = Math.min(decoded.codes.rows, opts.count ?? (opts.kind === 'png' ? 100 : decoded.codes.rows));
+  const rows = model.decode(topRows(decoded.codes, n));
+  let contents: Uint8Array | string;
+  if (opts.kind === 'png') {
+    if (!opts.image) throw new ValidationError(expected('decode to a picture', 'an image shape', 'none'));
+    const unit = { rows: rows.rows, cols: rows.cols, data: toUnit(rows.data, config.scaling, rows.data) };
+    contents = encodePng(imageGrid(unit, { ...opts.image, cols: Math.min(10, n), range: [0, 1], zoom: 2 }));
+  } else {
+    contents = csvOf({ rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) }, recordedColumns(config));
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of rows.data) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  const what = opts.kind === 'png' ? 'pictures' : `rows of raw values (${Number(lo.toPrecision(5))} to ${Number(hi.toPrecision(5))})`;
+  return { contents, report: `${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${what}` };
 }

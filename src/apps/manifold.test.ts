@@ -13,7 +13,9 @@ import {
   oneDimensionalCode,
   pearson,
   resolveManifoldOptions,
+  scheduleText,
   spearman,
+  studySchedule,
   travelFigure,
 } from './manifold.js';
 
@@ -29,6 +31,30 @@ test('done-when: a denoising AE on two-branch leaves on-manifold points nearly i
   assert.ok(s.far.count >= 500, `far grid points ${s.far.count}`);
   assert.ok(s.travelRatio < 0.1, `mean travel on ${s.onManifold.meanTravel} vs far ${s.far.meanTravel}: ratio ${s.travelRatio}`);
   assert.equal(s.travelRatio, s.onManifold.meanTravel / s.far.meanTravel);
+});
+
+test("one fit with the study's schedule: 500 epochs run at lr 3e-3 for 1..400 and 3e-4 for 401..500, and the report says so from the summary", () => {
+  const s = small.summary;
+  assert.equal(s.lr, 3e-3);
+  assert.equal(s.lrSchedule, 'step:400:0.1');
+  assert.equal(small.history.length, 500);
+  assert.deepEqual(small.history.map((m) => m.epoch), Array.from({ length: 500 }, (_, i) => i + 1));
+  for (const m of small.history) assert.equal(m.lr, m.epoch <= 400 ? 3e-3 : 3e-3 * 0.1, `epoch ${m.epoch}: lr ${m.lr}`);
+  // One fit on the denoising run: every epoch, the slow ones too, is also scored on the corrupted test rows.
+  assert.ok(small.history.every((m) => m.testLossCorrupted !== undefined));
+  assert.equal(studySchedule(1000), 'step:800:0.1');
+  assert.equal(studySchedule(5), 'step:4:0.1');
+  assert.equal(studySchedule(4), undefined);
+  const md = manifoldMarkdown(s, []);
+  assert.match(md, /Adam \(lr 0\.003 for epochs 1–400, then 0\.0003 for epochs 401–500 \(step:400:0\.1, PyTorch's StepLR\); batch 128\)/);
+  // The prose follows the summary, not the defaults.
+  const other = manifoldMarkdown({ ...s, lr: 0.5, lrSchedule: 'step:3:0.5', epochs: 5 }, []);
+  assert.match(other, /Adam \(lr 0\.5 for epochs 1–3, then 0\.25 for epochs 4–5 \(step:3:0\.5, PyTorch's StepLR\)/);
+  assert.equal(scheduleText({ lr: 0.01, lrSchedule: null, epochs: 3 }), 'lr 0.01 throughout');
+  assert.equal(scheduleText({ lr: 0.01, lrSchedule: 'step:1:0.1', epochs: 2 }), "lr 0.01 for epoch 1, then 0.001 for epoch 2 (step:1:0.1, PyTorch's StepLR)");
+  const short = manifoldStudy({ dataset: 'two-branch', variant: 'standard', backend, count: 200, epochs: 4, grid: 41 });
+  assert.equal(short.summary.lrSchedule, null);
+  assert.ok(short.history.every((m) => m.lr === 3e-3));
 });
 
 test('far points travel about their distance to the manifold and land near it', () => {

@@ -1,27 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  arrowsFigure,
-  codeFigure,
-  jacobianFigure,
-  studySettings,
-  travelFigure,
-  DEFAULT_CONTRACTIVE,
-  DEFAULT_EPOCHS,
-  DEFAULT_NOISE,
-  defaultLayers,
-  manifoldMarkdown,
-  manifoldStudy,
-  manifoldText,
-  resolveManifoldOptions,
-  type ManifoldStudyOptions,
-} from '../apps/manifold.js';
+import { DEFAULT_CONTRACTIVE, DEFAULT_EPOCHS, DEFAULT_NOISE, defaultLayers, runManifoldStudy, type ManifoldStudyOptions } from '../apps/manifold.js';
 import { MANIFOLD_DATASETS } from '../data/manifolds.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { resolveSettings, VARIANTS } from '../train/recipe.js';
-import { makeCorruption } from '../train/corruption.js';
-import { encodePng } from '../viz/image.js';
+import { VARIANTS } from '../train/recipe.js';
 import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
 import { choiceFlag, intFlag, listFlag, numberFlag } from './options.js';
@@ -65,7 +48,7 @@ export function registerManifold(program: Command): void {
     });
 }
 
-/** Checks every flag, and that the whole run's settings are valid, before training or writing anything. */
+/** Checks every flag's own form; the study checks the whole run's settings before training. */
 export function optionsFromFlags(f: ManifoldFlags): Omit<ManifoldStudyOptions, 'backend'> {
   const dataset = choiceFlag('--dataset', f.dataset, MANIFOLD_DATASETS);
   const variant = choiceFlag('--variant', f.variant, VARIANTS);
@@ -83,44 +66,12 @@ export function optionsFromFlags(f: ManifoldFlags): Omit<ManifoldStudyOptions, '
   return o;
 }
 
+/** Nothing is written until the study has run: bad settings leave --out untouched. */
 export function manifoldCommand(f: ManifoldFlags): void {
   const opts = optionsFromFlags(f);
   if (existsSync(f.out) && !statSync(f.out).isDirectory()) throw new UsageError(`--out: expected a directory, received the file "${f.out}"`);
-  const backend = backendFrom(f.backend);
-  // The study's own checks, the training settings' and the corruption's, all before training.
-  const resolved = resolveManifoldOptions({ ...opts, backend });
-  resolveSettings(studySettings(resolved));
-  if (resolved.noise !== undefined) makeCorruption(resolved.noise, { range: [-1, 1], image: null });
-  const every = Math.max(1, Math.round(resolved.epochs / 10));
-  const study = manifoldStudy({
-    ...opts,
-    backend,
-    onStart: () =>
-      process.stderr.write(
-        `ae: training ${[...resolved.layers, ...resolved.layers.slice(0, -1).reverse()].join('→')} (${resolved.variant}${resolved.tied ? ', tied' : ''}) on ${resolved.count} points of ${resolved.dataset}, ${resolved.epochs} epochs (the last fifth at a tenth of lr ${resolved.lr}), backend ${backend.name}\n`,
-      ),
-    onEpochEnd: (m) => {
-      if (m.epoch % every === 0 || m.epoch === resolved.epochs) {
-        process.stderr.write(`epoch ${m.epoch}/${resolved.epochs}  train ${m.trainLoss.toFixed(5)}  test ${m.testLoss?.toFixed(5)}\n`);
-      }
-    },
-  });
-  const s = study.summary;
-  const files: Array<[string, string]> = [
-    ['arrows.png', 'each grid point → its reconstruction (every few grid points), over the training data (Figs. 15–16)'],
-    ['travel.png', 'each grid point coloured by the distance it travels, ‖x̂ − x‖; lighter is farther (Fig. 17)'],
-  ];
-  const jacobian = study.model.encoder.length === 1 && s.dataset === 'two-branch';
-  if (jacobian) files.push(['jacobian.png', "each grid point coloured by the encoder's sensitivity ‖∂h/∂x‖_F, which the contractive penalty shrinks at the data"]);
-  if (study.code) files.push(['code.png', 'the learned 1-D code against the helix parameter t, and the helix coloured by it (Figs. 18–19)']);
-  files.push(['manifold.json', 'every number here, and the training curve']);
+  const run = runManifoldStudy({ ...opts, backend: backendFrom(f.backend), log: (line) => process.stderr.write(line + '\n') });
   ensureDir(f.out);
-  writeFileAtomic(join(f.out, 'arrows.png'), encodePng(arrowsFigure(study)));
-  writeFileAtomic(join(f.out, 'travel.png'), encodePng(travelFigure(study)));
-  if (jacobian) writeFileAtomic(join(f.out, 'jacobian.png'), encodePng(jacobianFigure(study)));
-  if (study.code) writeFileAtomic(join(f.out, 'code.png'), encodePng(codeFigure(study)));
-  const history = study.history.map((m) => ({ epoch: m.epoch, trainLoss: m.trainLoss, testLoss: m.testLoss }));
-  writeFileAtomic(join(f.out, 'manifold.json'), JSON.stringify({ ...s, backend: backend.name, history }, null, 2) + '\n');
-  writeFileAtomic(join(f.out, 'manifold.md'), manifoldMarkdown(s, files.map(([name, what]) => `${name}: ${what}`)));
-  process.stdout.write(f.json ? JSON.stringify(s) + '\n' : `${manifoldText(s)}\nwrote ${files.map(([n]) => join(f.out, n)).join(', ')}, ${join(f.out, 'manifold.md')}\n`);
+  for (const file of run.files) writeFileAtomic(join(f.out, file.name), file.contents);
+  process.stdout.write(f.json ? JSON.stringify(run.summary) + '\n' : `${run.text}\nwrote ${run.files.map((file) => join(f.out, file.name)).join(', ')}\n`);
 }
