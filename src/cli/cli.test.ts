@@ -256,7 +256,7 @@ test('file outputs are not replaced without --force (reconstruct, kernels, encod
   assert.equal(readFileSync(csv, 'utf8'), 'keep me');
 });
 
-test('folder outputs (inpaint, rd, lab, notebook) are not replaced without --force, and --force replaces them', () => {
+test('folder outputs (inpaint, rd, lab, manifold, notebook) are not replaced without --force, and --force replaces them', () => {
   const out = join(dir, 'inp-kept');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'inpainting.md'), 'keep me');
@@ -273,6 +273,9 @@ test('folder outputs (inpaint, rd, lab, notebook) are not replaced without --for
   mkdirSync(lab, { recursive: true });
   writeFileSync(join(lab, 'lab.json'), '{}');
   usage(['lab', '--only', 'pca', '--out', lab], /expected a folder without lab\.json \(pass --force/);
+  writeFileSync(join(lab, 'manifold.md'), 'keep me');
+  usage(['manifold', '--out', lab], /expected a folder without manifold\.md \(pass --force/);
+  assert.equal(readFileSync(join(lab, 'manifold.md'), 'utf8'), 'keep me');
   assert.equal(readFileSync(join(lab, 'lab.json'), 'utf8'), '{}');
   const nb = join(dir, 'nb-kept');
   mkdirSync(join(nb, 'denoising'), { recursive: true });

@@ -36,7 +36,7 @@ function beforeCommand(cmd: Command): void {
   }
 }
 
-const OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint', 'lab'];
+const OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint', 'lab', 'manifold'];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -76,6 +76,6 @@ test('ae manifold bad usage: one line, exit 2, nothing written', () => {
   assert.equal(existsSync(out), false, 'nothing is written on bad usage');
   const file = join(dir, 'a-file');
   writeFileSync(file, 'keep');
-  usage(['manifold', '--out', file], /--out: expected a directory, received the file/);
+  usage(['manifold', '--out', file], /--out: expected a folder, received the file/);
   assert.equal(readFileSync(file, 'utf8'), 'keep');
 });

@@ -1,11 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONTRACTIVE, DEFAULT_EPOCHS, DEFAULT_NOISE, defaultLayers, runManifoldStudy, type ManifoldStudyOptions } from '../apps/manifold.js';
 import { MANIFOLD_DATASETS } from '../data/manifolds.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { VARIANTS } from '../train/recipe.js';
-import { backendFrom } from './common.js';
+import { backendFrom, checkOutputFolder } from './common.js';
 import { UsageError } from './exit.js';
 import { choiceFlag, intFlag, listFlag, numberFlag } from './options.js';
 
@@ -22,6 +21,7 @@ interface ManifoldFlags {
   json?: boolean;
   backend: string;
   out: string;
+  force?: boolean;
 }
 
 export function registerManifold(program: Command): void {
@@ -69,7 +69,8 @@ export function optionsFromFlags(f: ManifoldFlags): Omit<ManifoldStudyOptions, '
 /** Nothing is written until the study has run: bad settings leave --out untouched. */
 export function manifoldCommand(f: ManifoldFlags): void {
   const opts = optionsFromFlags(f);
-  if (existsSync(f.out) && !statSync(f.out).isDirectory()) throw new UsageError(`--out: expected a directory, received the file "${f.out}"`);
+  // The files every study writes (jacobian.png and code.png only for some).
+  checkOutputFolder('--out', f.out, ['arrows.png', 'travel.png', 'manifold.json', 'manifold.md'], f.force === true);
   const run = runManifoldStudy({ ...opts, backend: backendFrom(f.backend), log: (line) => process.stderr.write(line + '\n') });
   ensureDir(f.out);
   for (const file of run.files) writeFileAtomic(join(f.out, file.name), file.contents);
