@@ -7,7 +7,7 @@ import { checkCodesModel, decodeRows, encodeSplit, rateDistortion, rdFiles, rdMa
 import { backendFrom, checkFileOutput, checkOutputFolder, evalData, loadModelFlag, modelImage } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { UsageError } from './exit.js';
-import { choiceFlag, intFlag } from './options.js';
+import { backendOption, choiceFlag, intFlag, intOption, limitOption, seedOption } from './options.js';
 
 const SPLITS = ['test', 'train'] as const;
 
@@ -16,7 +16,7 @@ interface EncodeFlags extends ReadFlags {
   model: string;
   in?: string;
   split?: string;
-  limit?: string;
+  limit?: number;
   format: string;
   out: string;
   backend: string;
@@ -30,9 +30,9 @@ export function registerEncode(program: Command): void {
     .requiredOption('--out <file.aec>', 'the codes file to write')
     .option('--in <source>', `${DATA_HELP} (default: the data the model was trained on)`)
     .option('--split <name>', 'test (the test or held-out rows, or every row of a source without them; the default) or train')
-    .option('--limit <n>', 'encode only the first N rows')
+    .addOption(limitOption('encode only the first N rows'))
     .option('--format <dtype>', `how each code value is stored: ${CODE_DTYPES.join(', ')} (4, 2 or 1 bytes)`, 'f32')
-    .option('--backend <name>', 'auto|native|js', 'auto'))
+    .addOption(backendOption()))
     .action(async (f: EncodeFlags) => {
       const format = choiceFlag('--format', f.format, CODE_DTYPES);
       const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
@@ -50,7 +50,7 @@ interface DecodeFlags {
   model: string;
   codes: string;
   out: string;
-  count?: string;
+  count?: number;
   backend: string;
 }
 
@@ -61,14 +61,14 @@ export function registerDecode(program: Command): void {
     .requiredOption('--model <file>', 'the model whose encoder wrote the codes')
     .requiredOption('--codes <file.aec>', 'a codes file written by ae encode')
     .requiredOption('--out <file>', 'a .png (pictures on [0, 1]) or a .csv (rows in the raw range the model was trained on, headed by its column names)')
-    .option('--count <n>', 'decode only the first N codes (default: all; a PNG shows at most 100 unless --count says more)')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(intOption('--count <n>', 'decode only the first N codes (default: all; a PNG shows at most 100 unless --count says more)'))
+    .addOption(backendOption())
     .action((f: DecodeFlags) => {
       const lower = f.out.toLowerCase();
       const kind = lower.endsWith('.png') ? 'png' : lower.endsWith('.csv') ? 'csv' : undefined;
       if (kind === undefined) throw new UsageError(`--out: expected a path ending in .png or .csv, received "${f.out}"`);
       checkFileOutput('--out', f.out, `.${kind}`, f.force === true);
-      const count = f.count === undefined ? undefined : intFlag('--count', f.count);
+      const count = f.count;
       const decoded = readCodesFile(f.codes);
       const loaded = loadModelFlag(f.model, f.backend);
       checkCodesModel(decoded, loaded, { codes: f.codes, model: f.model });
@@ -85,9 +85,9 @@ export function registerDecode(program: Command): void {
 interface RdFlags {
   force?: boolean;
   dims: string;
-  epochs: string;
-  limit?: string;
-  seed: string;
+  epochs: number;
+  limit?: number;
+  seed: number;
   json?: boolean;
   out: string;
   backend: string;
@@ -108,17 +108,17 @@ export function registerRateDistortion(program: Command): void {
     .description('rate-distortion on MNIST: autoencoder and PCA codes of each size stored as f32, f16 and q8, bytes per image against PSNR')
     .requiredOption('--out <dir>', 'folder for rd.md, rd.json and rd.png')
     .option('--dims <list>', 'code sizes, comma-separated', '8,16,32,64')
-    .option('--epochs <n>', 'epochs for each autoencoder', '20')
-    .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
-    .option('--seed <n>', 'seed of every model', '0')
+    .addOption(intOption('--epochs <n>', 'epochs for each autoencoder', { default: 20 }))
+    .addOption(limitOption('use only the first N training rows (and at most N test rows)'))
+    .addOption(seedOption('seed of every model'))
     .option('--json', 'print JSON instead of the table')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action((f: RdFlags) => {
       checkOutputFolder('--out', f.out, ['rd.md', 'rd.json', 'rd.png'], f.force === true);
       const dims = dimsFlag(f.dims);
-      const epochs = intFlag('--epochs', f.epochs);
-      const seed = intFlag('--seed', f.seed, 0);
-      const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+      const epochs = f.epochs;
+      const seed = f.seed;
+      const limit = f.limit;
       if (limit !== undefined && limit < 2) throw new UsageError(`--limit: expected at least 2 rows (PCA needs two), received "${f.limit}"`);
       const backend = backendFrom(f.backend);
       const result = rateDistortion(loadMnistDataset(limit === undefined ? {} : { limit }), { dims, epochs, seed, backend, onProgress: (line) => process.stderr.write(`ae rd: ${line}\n`) });

@@ -24,11 +24,12 @@ export { trainingRecord, readOptionsFor, matchColumns, checkRecord, modelImage, 
 export async function evalData(
   loaded: LoadedModel,
   dataFlag: string | undefined,
-  limitFlag: string | undefined,
+  limitFlag: string | number | undefined,
   read: ReadFlags = {},
   flag = '--data',
 ): Promise<Dataset & { evalSource: EvalSource }> {
-  return evalDataset(loaded, dataFlag, limitFlag === undefined ? undefined : intFlag('--limit', limitFlag), readOptionsFrom(read), flag);
+  const limit = typeof limitFlag === 'string' ? intFlag('--limit', limitFlag) : limitFlag;
+  return evalDataset(loaded, dataFlag, limit, readOptionsFrom(read), flag);
 }
 
 /** The rows a model was trained on, for --resume (see trainingDataset). */

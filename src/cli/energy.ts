@@ -9,18 +9,18 @@ import { labelledRowsFigure } from '../viz/figures.js';
 import { linePlot, PALETTE } from '../viz/plot.js';
 import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
-import { intFlag, numberFlag } from './options.js';
+import { backendOption, intOption, numberFlag, seedOption } from './options.js';
 
 interface EnergyFlags {
   force?: boolean;
   model: string;
-  patch: string;
-  count: string;
-  steps: string;
+  patch: number;
+  count: number;
+  steps: number;
   lr: string;
   penalty: string;
-  seed: string;
-  show: string;
+  seed: number;
+  show: number;
   out: string;
   json?: boolean;
   backend: string;
@@ -32,26 +32,26 @@ export function registerEnergyInpaint(program: Command): void {
     .description('fill grey patches by energy minimisation: the code whose decoding agrees with the known pixels (Figs. 10-11)')
     .requiredOption('--model <file>', 'a model.safetensors trained on MNIST (the denoising one works best)')
     .requiredOption('--out <dir>', 'folder for energy.png, energy-curve.png, energy.md and energy.json')
-    .option('--patch <k>', 'side of the grey square', '10')
-    .option('--count <n>', 'test digits to score', '500')
-    .option('--steps <n>', 'gradient steps on the codes', String(ENERGY_DEFAULTS.steps))
+    .addOption(intOption('--patch <k>', 'side of the grey square', { default: 10 }))
+    .addOption(intOption('--count <n>', 'test digits to score', { default: 500 }))
+    .addOption(intOption('--steps <n>', 'gradient steps on the codes', { default: ENERGY_DEFAULTS.steps, min: 0 }))
     .option('--lr <x>', "Adam's learning rate on the codes", String(ENERGY_DEFAULTS.lr))
     .option('--penalty <mu>', 'weight of the code prior mu·mean(z²)', String(ENERGY_DEFAULTS.penalty))
-    .option('--seed <n>', 'seed of the patch positions', '0')
-    .option('--show <n>', 'digits drawn in the figure', '12')
+    .addOption(seedOption('seed of the patch positions'))
+    .addOption(intOption('--show <n>', 'digits drawn in the figure', { default: 12 }))
     .option('--json', 'print the table as JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action(async (f: EnergyFlags) => {
       checkOutputFolder('--out', f.out, ['energy.md', 'energy.json', 'energy.png', 'energy-curve.png'], f.force === true);
-      const patch = intFlag('--patch', f.patch);
-      const count = intFlag('--count', f.count);
-      const steps = intFlag('--steps', f.steps, 0);
+      const patch = f.patch;
+      const count = f.count;
+      const steps = f.steps;
       const lr = numberFlag('--lr', f.lr, 'a number > 0', (v) => v > 0);
       const penalty = numberFlag('--penalty', f.penalty, 'a number >= 0', (v) => v >= 0);
-      const seed = intFlag('--seed', f.seed, 0);
-      const show = intFlag('--show', f.show);
+      const seed = f.seed;
+      const show = f.show;
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = await evalData(loaded, undefined, String(count), {}, '--model');
+      const data = await evalData(loaded, undefined, count, {}, '--model');
       if (!data.image) throw new UsageError(`--model: expected a model of images, received rows of ${data.train.cols} values`);
       if (patch > Math.min(data.image.width, data.image.height)) throw new UsageError(`--patch: expected a side in [1, ${Math.min(data.image.width, data.image.height)}], received ${patch}`);
       const clean = scaled(data.test!, loaded.config.scaling);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { backendOption, limitOption } from './options.js';
 import { scaled } from '../data/dataset.js';
 import { evaluate } from '../train/evaluate.js';
 import { countOutOfRange, rangeOf } from '../data/scaling.js';
@@ -8,7 +9,7 @@ import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 interface EvalFlags extends ReadFlags {
   model: string;
   data?: string;
-  limit?: string;
+  limit?: number;
   json?: boolean;
   backend: string;
 }
@@ -19,9 +20,9 @@ export function registerEval(program: Command): void {
     .description('the test-set MSE of a saved model, in the scaling it was trained with')
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
     .option('--data <source>', `${DATA_HELP}; its test part when it has one, else every row (default: the data the model was trained on: its test or held-out rows)`)
-    .option('--limit <n>', 'evaluate only the first N rows')
+    .addOption(limitOption('evaluate only the first N rows'))
     .option('--json', 'print JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto'))
+    .addOption(backendOption()))
     .action(async (f: EvalFlags) => {
       const loaded = loadModelFlag(f.model, f.backend);
       const data = await evalData(loaded, f.data, f.limit, f);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { backendOption } from './options.js';
 import { backendInfo, formatBackendInfo } from '../backends/info.js';
 
 interface InfoFlags {
@@ -10,7 +11,7 @@ export function registerInfo(program: Command): void {
   program
     .command('info')
     .description('the backend, BLAS kernels, threads and CPU that ae uses here, and why each was chosen')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .option('--json', 'print JSON')
     .action((f: InfoFlags) => {
       const info = backendInfo(f.backend);

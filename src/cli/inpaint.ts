@@ -4,15 +4,15 @@ import { compareInpainting, INPAINT_FILES, inpaintingOutputs } from '../apps/inp
 import { writeOutputs } from '../io/outputs.js';
 import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
-import { intFlag } from './options.js';
+import { backendOption, intOption, seedOption } from './options.js';
 
 interface InpaintFlags {
   force?: boolean;
   model: string;
   noise: string;
-  count: string;
-  show: string;
-  seed: string;
+  count: number;
+  show: number;
+  seed: number;
   data?: string;
   out: string;
   json?: boolean;
@@ -26,19 +26,19 @@ export function registerInpaint(program: Command): void {
     .requiredOption('--model <file>', 'a model.safetensors written by ae train (the notebook uses its denoising model)')
     .requiredOption('--out <dir>', 'folder for inpainting.png, inpainting.md and inpainting.json')
     .option('--noise <spec>', 'the corruption: dropout:p, mask:p, saltpepper:p or patch:k', 'dropout:0.5')
-    .option('--count <n>', 'test digits to score', '1000')
-    .option('--show <n>', 'digits drawn in the figure', '12')
-    .option('--seed <n>', 'seed of the corruption', '0')
+    .addOption(intOption('--count <n>', 'test digits to score', { default: 1000 }))
+    .addOption(intOption('--show <n>', 'digits drawn in the figure', { default: 12 }))
+    .addOption(seedOption('seed of the corruption'))
     .option('--data <source>', '"mnist" (default: what the model was trained on)')
     .option('--json', 'print the table as JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action(async (f: InpaintFlags) => {
       checkOutputFolder('--out', f.out, INPAINT_FILES, f.force === true);
-      const count = intFlag('--count', f.count);
-      const show = intFlag('--show', f.show);
-      const seed = intFlag('--seed', f.seed, 0);
+      const count = f.count;
+      const show = f.show;
+      const seed = f.seed;
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = await evalData(loaded, f.data, String(count));
+      const data = await evalData(loaded, f.data, count);
       if (!data.image) throw new UsageError(`--data: expected images (rows that are square pictures), received rows of ${data.train.cols} values`);
       const clean = scaled(data.test!, loaded.config.scaling);
       const result = await compareInpainting(loaded.model, loaded.config.scaling, clean, {

@@ -4,14 +4,14 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { interpolationOutputs } from '../apps/interpolate.js';
 import { checkFileOutput, loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
-import { intFlag } from './options.js';
+import { backendOption, intOption } from './options.js';
 
 interface InterpolateFlags {
   force?: boolean;
   model: string;
-  from: string;
-  to: string;
-  steps: string;
+  from: number;
+  to: number;
+  steps: number;
   out: string;
   json?: boolean;
   backend: string;
@@ -23,16 +23,16 @@ export function registerInterpolate(program: Command): void {
     .description('blend two test digits in pixel space and in the code space, and measure how far each step is from the data (Figs. 2-4)')
     .requiredOption('--model <file>', 'a model.safetensors trained on MNIST')
     .requiredOption('--out <png>', 'the picture to write')
-    .option('--from <i>', 'index of the first test digit', '0')
-    .option('--to <j>', 'index of the second test digit', '1')
-    .option('--steps <k>', 'pictures per row, end points included', '10')
+    .addOption(intOption('--from <i>', 'index of the first test digit', { default: 0, min: 0 }))
+    .addOption(intOption('--to <j>', 'index of the second test digit', { default: 1, min: 0 }))
+    .addOption(intOption('--steps <k>', 'pictures per row, end points included', { default: 10, min: 2 }))
     .option('--json', 'print the numbers as JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action((f: InterpolateFlags) => {
       checkFileOutput('--out', f.out, '.png', f.force === true);
-      const from = intFlag('--from', f.from, 0);
-      const to = intFlag('--to', f.to, 0);
-      const steps = intFlag('--steps', f.steps, 2);
+      const from = f.from;
+      const to = f.to;
+      const steps = f.steps;
       const loaded = loadModelFlag(f.model, f.backend);
       const { model, config } = loaded;
       const data = loadMnistDataset();

@@ -4,7 +4,7 @@ import { encodePng } from '../viz/image.js';
 import { kernelsFigure } from '../viz/figures.js';
 import { checkFileOutput, loadModelFlag, modelImage } from './common.js';
 import { UsageError } from './exit.js';
-import { intFlag } from './options.js';
+import { backendOption, intFlag } from './options.js';
 
 interface KernelsFlags {
   force?: boolean;
@@ -21,7 +21,7 @@ export function registerKernels(program: Command): void {
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
     .requiredOption('--out <png>', 'the picture to write')
     .option('--cols <n>', 'kernels per row (default: a near-square grid)')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action((f: KernelsFlags) => {
       checkFileOutput('--out', f.out, '.png', f.force === true);
       const cols = f.cols === undefined ? undefined : intFlag('--cols', f.cols);

@@ -3,13 +3,13 @@ import { loadMnistDataset } from '../data/dataset.js';
 import { writeOutputs } from '../io/outputs.js';
 import { checkLabStudies, LAB_FILES, LAB_STUDIES, labOutputs } from '../apps/lab.js';
 import { backendFrom, checkOutputFolder } from './common.js';
-import { intFlag } from './options.js';
+import { backendOption, intOption, limitOption } from './options.js';
 
 interface LabFlags {
   out: string;
-  epochs: string;
+  epochs: number;
   only?: string;
-  limit?: string;
+  limit?: number;
   json?: boolean;
   force?: boolean;
   backend: string;
@@ -20,16 +20,16 @@ export function registerLab(program: Command): void {
     .command('lab')
     .description("the lecture's claims in numbers: under- vs over-complete codes, the contractive penalty, tied linear AE vs PCA")
     .requiredOption('--out <dir>', 'folder for lab.md and lab.json')
-    .option('--epochs <n>', 'epochs for every model trained', '20')
+    .addOption(intOption('--epochs <n>', 'epochs for every model trained', { default: 20 }))
     .option('--only <names>', `a comma-separated subset of ${LAB_STUDIES.join(',')}`)
-    .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
+    .addOption(limitOption('use only the first N training rows (and at most N test rows)'))
     .option('--json', 'print JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action((f: LabFlags) => {
       checkOutputFolder('--out', f.out, LAB_FILES, f.force === true);
-      const epochs = intFlag('--epochs', f.epochs);
+      const epochs = f.epochs;
       const only = checkLabStudies(f.only === undefined ? [...LAB_STUDIES] : f.only.split(','));
-      const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+      const limit = f.limit;
       const backend = backendFrom(f.backend);
       const data = loadMnistDataset(limit === undefined ? {} : { limit });
       const o = labOutputs(data, { epochs, backend, only, onProgress: (line: string) => process.stderr.write(`ae lab: ${line}\n`) });

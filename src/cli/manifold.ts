@@ -6,13 +6,13 @@ import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { VARIANTS } from '../train/recipe.js';
 import { backendFrom, checkOutputFolder } from './common.js';
 import { UsageError } from './exit.js';
-import { choiceFlag, intFlag, listFlag, numberFlag } from './options.js';
+import { backendOption, choiceFlag, intFlag, intOption, listFlag, numberFlag, seedOption } from './options.js';
 
 interface ManifoldFlags {
   dataset: string;
   variant: string;
-  epochs?: string;
-  seed: string;
+  epochs?: number;
+  seed: number;
   noise?: string;
   contractive?: string;
   layers?: string;
@@ -33,8 +33,8 @@ export function registerManifold(program: Command): void {
     .requiredOption('--out <dir>', 'folder for arrows.png, travel.png, code.png (curve3d), manifold.json and manifold.md')
     .option('--dataset <name>', `${MANIFOLD_DATASETS.join('|')}: two arcs in 2-D, or a helix in 3-D`, 'two-branch')
     .option('--variant <name>', VARIANTS.join('|'), 'denoising')
-    .option('--epochs <n>', `passes over the 2000 training points (default ${DEFAULT_EPOCHS['two-branch']})`)
-    .option('--seed <n>', 'seed of the data, the initial weights and the shuffles', '0')
+    .addOption(intOption('--epochs <n>', `passes over the 2000 training points (default ${DEFAULT_EPOCHS['two-branch']})`))
+    .addOption(seedOption('seed of the data, the initial weights and the shuffles'))
     .option('--noise <spec>', `denoising corruption (default ${DEFAULT_NOISE['two-branch']} for two-branch, ${DEFAULT_NOISE.curve3d} for curve3d); only with --variant denoising`)
     .option('--contractive <lambda>', `weight of ‖∂h/∂x‖²_F (default ${DEFAULT_CONTRACTIVE['two-branch']}); only with --variant contractive`)
     .option('--layers <sizes>', `encoder sizes from the input to the code (default ${defaultLayers('two-branch', 'denoising').join(',')} for two-branch, ${defaultLayers('curve3d', 'denoising').join(',')} for curve3d, ${defaultLayers('two-branch', 'contractive').join(',')} contractive)`)
@@ -42,7 +42,7 @@ export function registerManifold(program: Command): void {
     .option('--no-tied', 'separate decoder weights (the default for standard and denoising)')
     .option('--grid <n>', 'grid points per axis (default 61 in 2-D, 41 in 3-D)')
     .option('--json', 'print the summary as JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action((f: ManifoldFlags) => {
       manifoldCommand(f);
     });
@@ -56,8 +56,8 @@ export function optionsFromFlags(f: ManifoldFlags): Omit<ManifoldStudyOptions, '
   if (f.contractive !== undefined && variant !== 'contractive') {
     throw new UsageError(`--contractive: expected only with --variant contractive, received "${f.contractive}" with --variant ${variant}`);
   }
-  const o: Omit<ManifoldStudyOptions, 'backend'> = { dataset, variant, seed: intFlag('--seed', f.seed, 0) };
-  if (f.epochs !== undefined) o.epochs = intFlag('--epochs', f.epochs);
+  const o: Omit<ManifoldStudyOptions, 'backend'> = { dataset, variant, seed: f.seed };
+  if (f.epochs !== undefined) o.epochs = f.epochs;
   if (f.noise !== undefined) o.noise = f.noise;
   if (f.contractive !== undefined) o.contractive = numberFlag('--contractive', f.contractive, 'a penalty weight λ >= 0', (n) => n >= 0);
   if (f.layers !== undefined) o.layers = listFlag('--layers', f.layers);

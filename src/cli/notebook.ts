@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { runNotebook } from '../apps/notebook.js';
 import { backendFrom } from './common.js';
-import { intFlag } from './options.js';
+import { backendOption, intOption, limitOption } from './options.js';
 import { progressCallbacks } from './progress.js';
 
 interface NotebookFlags {
   out: string;
-  epochs: string;
-  count: string;
-  limit?: string;
+  epochs: number;
+  count: number;
+  limit?: number;
   force?: boolean;
   backend: string;
 }
@@ -19,17 +19,17 @@ export function registerNotebook(program: Command): void {
     .command('notebook')
     .description("the companion notebook end to end: standard and denoising models, reconstructions, kernels, inpainting vs OpenCV")
     .requiredOption('--out <dir>', 'folder for everything (standard/, denoising/, inpainting/, index.md)')
-    .option('--epochs <n>', 'epochs per model', '20')
-    .option('--count <n>', 'test digits in the inpainting comparison', '1000')
-    .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
+    .addOption(intOption('--epochs <n>', 'epochs per model', { default: 20 }))
+    .addOption(intOption('--count <n>', 'test digits in the inpainting comparison', { default: 1000 }))
+    .addOption(limitOption('use only the first N training rows (and at most N test rows)'))
     .option('--force', 'replace models already in --out')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action(async (f: NotebookFlags) => {
       const r = await runNotebook({
         out: f.out,
-        epochs: intFlag('--epochs', f.epochs),
-        count: intFlag('--count', f.count),
-        ...(f.limit === undefined ? {} : { limit: intFlag('--limit', f.limit) }),
+        epochs: f.epochs,
+        count: f.count,
+        ...(f.limit === undefined ? {} : { limit: f.limit }),
         force: f.force === true,
         backend: backendFrom(f.backend),
         callbacks: (epochs) => progressCallbacks(epochs),

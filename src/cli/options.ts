@@ -1,3 +1,5 @@
+import { Option } from 'commander';
+import { BACKEND_CHOICES } from '../backends/index.js';
 import { ValidationError, expected } from '../core/errors.js';
 
 /** Strict integer parsing for flags: "1.5", "10x" and "" are errors, not 1 or 10. */
@@ -26,4 +28,39 @@ export function listFlag(name: string, text: string): number[] {
   const parts = text.split(',');
   if (parts.length < 2) throw new ValidationError(expected(name, 'at least two comma-separated sizes, e.g. 784,128,30', text));
   return parts.map((p, i) => intFlag(`${name}[${i}]`, p));
+}
+
+/**
+ * Shared flag declarations (commander Options). Each parses and checks its value as commander
+ * reads it, so a bad value stops the command before any work with one line and exit code 2,
+ * and every command declares the same flag the same way.
+ */
+function longOf(flags: string): string {
+  return /--[\w-]+/.exec(flags)![0];
+}
+
+/** An integer flag, at least `min` (default 1), checked by intFlag. */
+export function intOption(flags: string, description: string, o: { default?: number; min?: number } = {}): Option {
+  const opt = new Option(flags, description).argParser((v: string) => intFlag(longOf(flags), v, o.min ?? 1));
+  return o.default === undefined ? opt : opt.default(o.default);
+}
+
+/** --backend auto|native|js (default auto; AEKIT_BACKEND applies to auto). */
+export function backendOption(): Option {
+  return new Option('--backend <name>', BACKEND_CHOICES.join('|')).default('auto').argParser((v: string) => choiceFlag('--backend', v, BACKEND_CHOICES));
+}
+
+/** --limit N: the first N training rows (and at most N test rows). */
+export function limitOption(description = 'use only the first N training rows (and at most N test rows)'): Option {
+  return intOption('--limit <n>', description);
+}
+
+/** --seed N (>= 0, default 0). */
+export function seedOption(description: string): Option {
+  return intOption('--seed <n>', description, { default: 0, min: 0 });
+}
+
+/** --show N: pictures drawn in a figure. */
+export function showOption(def: number, description = 'digits drawn in the figure'): Option {
+  return intOption('--show <n>', description, { default: def });
 }

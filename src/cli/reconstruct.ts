@@ -4,7 +4,7 @@ import { reconstructionPng } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
 import { checkFileOutput, evalData, loadModelFlag } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
-import { intFlag } from './options.js';
+import { backendOption, intOption } from './options.js';
 
 export { reconstructionPng } from '../viz/figures.js';
 
@@ -12,7 +12,7 @@ interface ReconstructFlags extends ReadFlags {
   force?: boolean;
   model: string;
   out: string;
-  count: string;
+  count: number;
   data?: string;
   backend: string;
 }
@@ -23,14 +23,14 @@ export function registerReconstruct(program: Command): void {
     .description('draw test digits with their reconstructions beneath (the lecture\'s Fig. 20)')
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
     .requiredOption('--out <png>', 'the picture to write')
-    .option('--count <n>', 'how many digits', '10')
+    .addOption(intOption('--count <n>', 'how many digits', { default: 10 }))
     .option('--data <source>', `${DATA_HELP} (default: what the model was trained on)`)
-    .option('--backend <name>', 'auto|native|js', 'auto'))
+    .addOption(backendOption()))
     .action(async (f: ReconstructFlags) => {
-      const count = intFlag('--count', f.count);
+      const count = f.count;
       checkFileOutput('--out', f.out, '.png', f.force === true);
       const loaded = loadModelFlag(f.model, f.backend);
-      const data = await evalData(loaded, f.data, String(count), f);
+      const data = await evalData(loaded, f.data, count, f);
       const rows = scaled(data.test!, loaded.config.scaling);
       writeFileAtomic(f.out, reconstructionPng(loaded.model, loaded.config.scaling, rows, data.image, count));
       process.stdout.write(`wrote ${f.out}\n`);

@@ -3,17 +3,17 @@ import { loadMnistDataset } from '../data/dataset.js';
 import { writeOutputs } from '../io/outputs.js';
 import { SUPERRES_FILES, superResolutionOutputs } from '../apps/superres.js';
 import { backendFrom, checkOutputFolder } from './common.js';
-import { intFlag } from './options.js';
+import { backendOption, intFlag, intOption, limitOption, seedOption } from './options.js';
 import { progressCallbacks } from './progress.js';
 
 interface SuperResFlags {
   force?: boolean;
   factor: string;
-  hidden: string;
-  epochs: string;
-  seed: string;
-  limit?: string;
-  show: string;
+  hidden: number;
+  epochs: number;
+  seed: number;
+  limit?: number;
+  show: number;
   out: string;
   json?: boolean;
   backend: string;
@@ -25,24 +25,24 @@ export function registerSuperResolution(program: Command): void {
     .description('super-resolution at MNIST scale: learn to restore 28x28 digits from 14x14 or 7x7 ones, against bicubic up-scaling (Fig. 9)')
     .requiredOption('--out <dir>', 'folder for superres.png, superres.md, superres.json and the models')
     .option('--factor <f>', 'down-scaling factor: 2 (14x14), 4 (7x7), or "2,4" for both', '2,4')
-    .option('--hidden <d>', 'hidden units of the 784→d→784 network', '500')
-    .option('--epochs <n>', 'training epochs', '20')
-    .option('--seed <n>', 'seed', '0')
-    .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
-    .option('--show <n>', 'digits drawn in the figure', '12')
+    .addOption(intOption('--hidden <d>', 'hidden units of the 784→d→784 network', { default: 500 }))
+    .addOption(intOption('--epochs <n>', 'training epochs', { default: 20 }))
+    .addOption(seedOption('seed'))
+    .addOption(limitOption('use only the first N training rows (and at most N test rows)'))
+    .addOption(intOption('--show <n>', 'digits drawn in the figure', { default: 12 }))
     .option('--json', 'print the table as JSON')
-    .option('--backend <name>', 'auto|native|js', 'auto')
+    .addOption(backendOption())
     .action((f: SuperResFlags) => {
       const factors = f.factor.split(',').map((v) => intFlag('--factor', v));
       checkOutputFolder('--out', f.out, [...SUPERRES_FILES, ...factors.map((k) => `model-x${k}.safetensors`)], f.force === true);
-      const epochs = intFlag('--epochs', f.epochs);
-      const limit = f.limit === undefined ? undefined : intFlag('--limit', f.limit);
+      const epochs = f.epochs;
+      const limit = f.limit;
       const o = superResolutionOutputs({
         factors,
-        hidden: intFlag('--hidden', f.hidden),
+        hidden: f.hidden,
         epochs,
-        seed: intFlag('--seed', f.seed, 0),
-        show: intFlag('--show', f.show),
+        seed: f.seed,
+        show: f.show,
         backend: backendFrom(f.backend),
         data: () => loadMnistDataset(limit === undefined ? {} : { limit }),
         callbacks: () => progressCallbacks(epochs),
