@@ -64,3 +64,20 @@ export function seedOption(description: string): Option {
 export function showOption(def: number, description = 'digits drawn in the figure'): Option {
   return intOption('--show <n>', description, { default: def });
 }
+
+/** A number flag checked against `rule` (said in the error) by `valid`. */
+export function numberOption(flags: string, description: string, rule: string, valid: (n: number) => boolean, def?: number): Option {
+  const opt = new Option(flags, description).argParser((v: string) => numberFlag(longOf(flags), v, rule, valid));
+  return def === undefined ? opt : opt.default(def);
+}
+
+/** A flag taking one of `choices`. */
+export function choiceOption<T extends string>(flags: string, description: string, choices: readonly T[], def?: T): Option {
+  const opt = new Option(flags, description).argParser((v: string) => choiceFlag(longOf(flags), v, choices));
+  return def === undefined ? opt : opt.default(def);
+}
+
+/** A list of sizes, e.g. --layers 784,128,30. */
+export function listOption(flags: string, description: string): Option {
+  return new Option(flags, description).argParser((v: string) => listFlag(longOf(flags), v));
+}

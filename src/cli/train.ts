@@ -3,7 +3,7 @@ import { NOTEBOOK_SETTINGS } from '../train/recipe.js';
 import { DEFAULT_VALIDATION_SPLIT, executeRun, planFreshRun, planResume, type RunResult } from '../train/run-folder.js';
 import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
-import { intFlag, numberFlag } from './options.js';
+import { backendOption, limitOption, numberOption } from './options.js';
 import { progressCallbacks } from './progress.js';
 import { addFitOptions, addModelOptions, settingsFromFlags, type TrainFlags } from './train-flags.js';
 import { addReadOptions, DATA_HELP, readOptionsFrom } from './data-flags.js';
@@ -20,9 +20,9 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'folder for model.safetensors, checkpoint.safetensors, metrics.json and reconstructions.png (required unless --resume)')
     .option('--data <source>', DATA_HELP, 'mnist')
     .option('--test-data <source>', 'test rows from another source of any of those kinds (default: the source\'s own test part, else a validation split)')
-    .option('--validation-split <f>', `without test data, hold out this seeded fraction of the rows as test rows (default ${DEFAULT_VALIDATION_SPLIT}; 0 for none)`)
-    .option('--backend <name>', 'auto|native|js', 'auto')
-    .option('--limit <n>', 'use only the first N training rows (and at most N test rows)')
+    .addOption(numberOption('--validation-split <f>', `without test data, hold out this seeded fraction of the rows as test rows (default ${DEFAULT_VALIDATION_SPLIT}; 0 for none)`, 'a fraction in [0, 1)', (n) => n >= 0 && n < 1))
+    .addOption(backendOption())
+    .addOption(limitOption())
     .option('--resume <dir>', "continue the run in DIR from its last checkpoint, with its own settings and data (only --epochs N, the new total, and --backend, by default the run's own, apply); the weights come out as if it had never stopped")
     .option('--force', 'replace a model already in --out'))))
     .action(async (f: TrainFlags) => {
@@ -34,7 +34,7 @@ export function registerTrain(program: Command): void {
 export async function trainCommand(f: TrainFlags): Promise<RunResult> {
   let plan;
   if (f.resume !== undefined) {
-    plan = await planResume(f.resume, { ...(f.epochs === undefined ? {} : { epochs: intFlag('--epochs', f.epochs) }), backend: f.backend });
+    plan = await planResume(f.resume, { ...(f.epochs === undefined ? {} : { epochs: f.epochs }), backend: f.backend });
   } else {
     if (f.out === undefined) throw new UsageError('--out: expected a folder for the run (or --resume DIR), received nothing');
     const settings = settingsFromFlags(f);
@@ -42,8 +42,8 @@ export async function trainCommand(f: TrainFlags): Promise<RunResult> {
       source: f.data,
       ...(f.testData === undefined ? {} : { testData: f.testData }),
       read: readOptionsFrom(f),
-      ...(f.limit === undefined ? {} : { limit: intFlag('--limit', f.limit) }),
-      ...(f.validationSplit === undefined ? {} : { validationSplit: numberFlag('--validation-split', f.validationSplit, 'a fraction in [0, 1)', (n) => n >= 0 && n < 1) }),
+      ...(f.limit === undefined ? {} : { limit: f.limit }),
+      ...(f.validationSplit === undefined ? {} : { validationSplit: f.validationSplit }),
       out: f.out,
       force: f.force === true,
       backend: backendFrom(f.backend),
