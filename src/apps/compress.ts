@@ -26,7 +26,7 @@ import { toUnit, unscaleInto, type Scaling } from '../data/scaling.js';
 import { fitPca, pcaDecode, pcaEncode, type Pca } from '../baselines/pca.js';
 import { CODE_DTYPES, codesModelOf, decodeCodes, encodeCodes, DTYPE_BYTES, type CodeDtype, type CodesMeta, type DecodedCodes } from '../io/codes.js';
 import type { LoadedModel } from '../io/model-file.js';
-import { prepareTraining } from '../train/recipe.js';
+import { prepareTraining, resolveSettings } from '../train/recipe.js';
 import { PALETTE, PlotCanvas, type Color } from '../viz/plot.js';
 import { encodePng, imageGrid, type Raster } from '../viz/image.js';
 
@@ -64,6 +64,8 @@ export interface RdResult {
   epochs: number;
   seed: number;
   backend: string;
+  /** The recipe every autoencoder trained with (the notebook's unless changed), for the report. */
+  settings: { activation: string; loss: string; optimizer: string; lr: number; batchSize: number; inputSize: number };
   dims: number[];
   models: RdModel[];
   rows: RdRow[];
@@ -230,6 +232,7 @@ export function rateDistortion(data: Dataset, opts: RdOptions): RdResult {
   if (isEightBit(test)) rows.push(...losslessBaselines(test, data.image));
   return {
     trainCount: data.train.rows,
+    settings: (({ activation, loss, optimizer, lr, batchSize }) => ({ activation, loss, optimizer, lr, batchSize, inputSize: data.train.cols }))(resolveSettings({ hidden: dims[0], epochs: opts.epochs, seed })),
     testCount: test.rows,
     epochs: opts.epochs,
     seed,
@@ -273,7 +276,7 @@ export function rdTable(r: RdResult): string {
 export function rdNotes(r: RdResult): string {
   const models = r.models.map((m) => `d=${m.d}: test MSE ${m.testLoss.toFixed(4)} in [-1, 1], ${m.trainSeconds.toFixed(1)} s`).join('; ');
   return [
-    `MNIST, ${r.trainCount} training and ${r.testCount} test digits. Each autoencoder is 784→d→784 with the notebook's settings (tanh, MSE, Adam lr 1e-3, batch 256, seed ${r.seed}), ${r.epochs} epochs on the ${r.backend} backend (${models}). PCA is fitted on the same training rows in the same [-1, 1] scaling.`,
+    `MNIST, ${r.trainCount} training and ${r.testCount} test digits. Each autoencoder is ${r.settings.inputSize}→d→${r.settings.inputSize} with the notebook's settings (${r.settings.activation}, ${r.settings.loss.toUpperCase()}, ${r.settings.optimizer === 'adam' ? 'Adam' : 'SGD'} lr ${r.settings.lr}, batch ${r.settings.batchSize}, seed ${r.seed}), ${r.epochs} epochs on the ${r.backend} backend (${models}). PCA is fitted on the same training rows in the same [-1, 1] scaling.`,
     '',
     'bytes / image is the code payload (d·4 for f32, d·2 for f16, d·1 for q8). Each codes file also carries a header once (magic, JSON with the model fingerprint and, for q8, a scale and an offset per dimension); "header / image" spreads it over the test set. The decoder weights or the PCA basis are shared and not counted.',
     'PSNR: the mean over test digits of 10·log10(1 / MSE) of each decoded digit against its 8-bit original, both on [0, 1] (the reconstruction clamped to [0, 1]), peak 1. MSE: the mean per-pixel squared error on [0, 1].',
