@@ -365,6 +365,6 @@ export function scoreFigures(study: ScoreStudy): NamedFigure[] {
   });
   return [
     ['scores-histogram.png', histogram],
-    ...(m && anomalous ? [['roc.png', rocFigure([{ label: `AE, AUC ${fmt(m.rocAuc)}`, ...rocCurve(scores, anomalous) }], { title: `ROC at the stored model (AUC ${fmt(m.rocAuc)})` })] as NamedFigure] : []),
+    ...(m && anomalous ? [['roc.png', rocFigure([{ label: `AE, AUC ${fmt(m.rocAuc)}`, ...rocCurve(scores, anomalous) }], { title: `ROC of the saved detector (AUC ${fmt(m.rocAuc)})` })] as NamedFigure] : []),
   ];
 }
