@@ -35,7 +35,7 @@ export { overcompleteStudy, contractiveStudy, pcaStudyOn, syntheticPcaStudy } fr
 export { fitPca, pcaEncode, pcaDecode, pcaReconstruct, principalAngles, type Pca } from './baselines/pca.js';
 export { loadOpenCv, inpaint as opencvInpaint, type InpaintMethod } from './baselines/opencv.js';
 export { lowRankData } from './data/synthetic.js';
-export { AnomalyDetector, holdoutRun, thresholdFor, quantile, DEFAULT_THRESHOLD_RULE, type ThresholdRule } from './apps/anomaly.js';
+export { AnomalyDetector, holdoutRun, thresholdFor, quantile, DEFAULT_THRESHOLD_RULE, loadHoldoutData, loadTableData, runAnomaly, runScore, type ThresholdRule, type AnomalyOutcome } from './apps/anomaly.js';
 export { rocCurve, rocAuc, mannWhitneyU, prCurve, averagePrecision, confusionAt, scoresAt, detectionMetrics } from './apps/metrics.js';
 export { interpolate, nearestDistances, reconstructionErrors } from './apps/interpolate.js';
 export { energyInpaint, comparePatchInpainting, ENERGY_DEFAULTS } from './apps/energy.js';

@@ -6,7 +6,15 @@ import { type Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { lowRankData } from '../data/synthetic.js';
 import { Autoencoder } from '../nn/autoencoder.js';
-import { AnomalyDetector, quantile, scoreStats, thresholdFor, topIndices } from './anomaly.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ModelFormatError } from '../core/errors.js';
+import { scaled } from '../data/dataset.js';
+import { fitFeatureScaling } from '../data/scaling.js';
+import { encodeModel, loadModel, saveModel } from '../io/model-file.js';
+import { readSafetensorsFile } from '../io/safetensors.js';
+import { AnomalyDetector, DETECTOR_FORMAT, quantile, scoreStats, thresholdFor, topIndices } from './anomaly.js';
 import { averagePrecision, rocAuc } from './metrics.js';
 
 const { backend } = resolveBackend('auto');
@@ -151,4 +159,52 @@ test('quantile interpolates as numpy.percentile; bad rules are one-line Validati
   bad(() => AnomalyDetector.fromModel(new Autoencoder({ layers: [DIM, 2], activation: 'tanh', outputActivation: 'linear', tied: false }, backend), rowsOf(all.x, 0, 0)), /at least one/);
   const model = new Autoencoder({ layers: [4, 2], activation: 'tanh', outputActivation: 'tanh', tied: false }, backend, new Rng(0));
   bad(() => AnomalyDetector.fromModel(model, train), /rows to score: expected 4 columns to match the model, received 20/);
+});
+
+test('save and load: a plain state_dict with config.detector; the loaded detector scores raw rows, thresholds and flags as the fitted one', () => {
+  const scaling = fitFeatureScaling('symmetric', train.data, DIM);
+  const det = AnomalyDetector.fit(scaled(train, scaling), { ...SETTINGS, epochs: 3 }, backend, { threshold: { kind: 'contamination', value: 0.05 }, scaling });
+  const path = join(mkdtempSync(join(tmpdir(), 'ae-detector-')), 'detector.safetensors');
+  det.save(path);
+  // Only the PyTorch module's tensors (load_state_dict(strict=True) takes it); the state in the metadata.
+  assert.deepEqual([...readSafetensorsFile(path).tensors.keys()].sort(), ['decoder.0.bias', 'decoder.0.weight', 'encoder.0.bias', 'encoder.0.weight']);
+  const config = loadModel(path, backend).config;
+  assert.equal(config.detector?.format, DETECTOR_FORMAT);
+  assert.equal((config.detector?.trainScoreStats as { count: number }).count, train.rows);
+  const loaded = AnomalyDetector.load(path, backend);
+  assert.equal(loaded.threshold, det.threshold);
+  assert.deepEqual(loaded.thresholdRule, det.thresholdRule);
+  assert.deepEqual(loaded.trainScores, det.trainScores);
+  assert.deepEqual(loaded.scaling, scaling);
+  // scoreSamples takes raw rows through the stored scaler: the scores of the scaled rows, bit for bit.
+  const scores = loaded.scoreSamples(testSet);
+  assert.deepEqual(scores, det.score(scaled(testSet, scaling)));
+  assert.deepEqual(scores, det.scoreSamples(testSet));
+  assert.deepEqual(loaded.predict(testSet), Array.from(scores, (v) => v > loaded.threshold));
+  // Another rule on the stored training scores gives what it gives on the fitted detector.
+  assert.equal(loaded.setThreshold({ kind: 'sigma', value: 2 }).threshold, det.setThreshold({ kind: 'sigma', value: 2 }).threshold);
+  assert.deepEqual(AnomalyDetector.fromBytes(loaded.toBytes(), backend).thresholdRule, { kind: 'sigma', value: 2 });
+  assert.throws(() => loaded.scoreSamples({ rows: 1, cols: 3, data: new Float32Array(3) }), /rows to score: expected 20 columns to match the model, received 3/);
+});
+
+test('detector files: a plain model, an edited threshold and a detector without a scaler are refused in one line; labels by holdout or 0/1', () => {
+  const model = new Autoencoder({ layers: [DIM, 2], activation: 'tanh', outputActivation: 'linear', tied: false }, backend, new Rng(0));
+  const scaling = fitFeatureScaling('symmetric', train.data, DIM);
+  const dirPath = mkdtempSync(join(tmpdir(), 'ae-detector-'));
+  const plain = join(dirPath, 'plain.safetensors');
+  saveModel(plain, model, { scaling, loss: 'mse', training: {} });
+  const refused = (f: () => unknown, cls: Function, pattern: RegExp) => assert.throws(f, (e: unknown) => e instanceof cls && pattern.test((e as Error).message) && !(e as Error).message.includes('\n'));
+  refused(() => AnomalyDetector.load(plain, backend), ModelFormatError, /plain\.safetensors: config\.detector: expected an anomaly detector's state .*, received "none: a plain model file"/);
+  const det = AnomalyDetector.fromModel(model, scaled(train, scaling), { kind: 'sigma', value: 3 }, { scaling, holdout: 7 });
+  const state = det.state();
+  const edited = encodeModel(model, { scaling, loss: 'mse', training: {}, detector: { ...state, threshold: state.threshold * 2 } });
+  refused(() => AnomalyDetector.fromBytes(edited, backend, 'edited'), ModelFormatError, /^edited: config\.detector\.threshold: expected \S+, what its rule gives on its training scores, received /);
+  const badRule = encodeModel(model, { scaling, loss: 'mse', training: {}, detector: { ...state, rule: { kind: 'sigma', value: -1 } } });
+  refused(() => AnomalyDetector.fromBytes(badRule, backend, 'bad'), ModelFormatError, /^bad: config\.detector\.rule: expected a valid threshold rule/);
+  refused(() => AnomalyDetector.fromModel(model, train).toBytes(), ValidationError, /detector scaling: expected the Scaling its training rows were scaled with/);
+  assert.equal(AnomalyDetector.fromBytes(det.toBytes(), backend).holdout, 7);
+  assert.deepEqual(det.anomalous([7, 1, 7, 0]), [true, false, true, false]);
+  const binary = AnomalyDetector.fromModel(model, det.trainScores);
+  assert.deepEqual(binary.anomalous([0, 1, 1]), [false, true, true]);
+  refused(() => binary.anomalous([0, 1, 2], 'labels of x.csv'), ValidationError, /labels of x\.csv row 3: expected 0 \(normal\) or 1 \(anomaly\), received 2/);
 });

@@ -74,6 +74,9 @@ test('ae anomaly --holdout 0 on an MNIST subset: JSON summary, scores, histogram
   assert.equal(s.metrics.flagged, sc.rows.filter((row) => row[3] === 1).length);
   assert.equal(s.metrics.tp + s.metrics.fp + s.metrics.tn + s.metrics.fn, 2000);
   assert.match(readFileSync(join(out, 'anomaly.md'), 'utf8'), /\| ROC-AUC \| 0\.\d{4} \|/);
+  // The detector is kept: its file is named in the summary.
+  assert.equal(s.detector, 'detector.safetensors');
+  assert.ok(existsSync(join(out, 'detector.safetensors')));
   assert.deepEqual([png(join(out, 'roc.png')).width, png(join(out, 'roc.png')).height], [560, 560]);
   assert.deepEqual([png(join(out, 'scores-histogram.png')).width, png(join(out, 'scores-histogram.png')).height], [640, 420]);
   // Six digits at zoom 3 (84 px + 2 px padding each), with the row labels at the left.
@@ -103,6 +106,9 @@ test('ae anomaly --holdout all --sigma 3: one row per digit and their mean', () 
   assert.deepEqual(sc.header, ['index', 'digit', ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => `score_without_${k}`)]);
   assert.equal(sc.rows.length, 1000);
   for (const name of ['roc.png', 'scores-histogram.png', 'explain.png']) assert.ok(png(join(out, name)).width > 600, name);
+  // One detector per held-out digit.
+  assert.deepEqual(s.runs.map((x: { detector: string }) => x.detector), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => `detector-holdout-${k}.safetensors`));
+  for (const run of s.runs) assert.ok(existsSync(join(out, run.detector)), run.detector);
 });
 
 test('ae anomaly on CSV: contaminated training rows, a labelled test file, ROC-AUC >= 0.95', () => {
@@ -143,6 +149,13 @@ test('ae anomaly on CSV without labels writes scores only; a label column that i
   assert.equal(existsSync(join(out, 'roc.png')), false);
   assert.deepEqual(readScores(join(out, 'scores.csv')).header, ['row', 'score', 'flagged', ...Array.from({ length: 8 }, (_, j) => `error_${j}`)]);
   assert.match(r.stdout, /no labels: scores only/);
+  // A second run into the same folder is refused without --force (nothing replaced), and replaces it with --force.
+  const before = readFileSync(join(out, 'detector.safetensors'));
+  usage(['anomaly', '--data', trainCsv, '--epochs', '1', '--out', out], /--out: expected a folder without anomaly\.json, anomaly\.md, detector\.safetensors, explain\.png, scores-histogram\.png, scores\.csv \(pass --force to replace them\)/);
+  assert.deepEqual(readFileSync(join(out, 'detector.safetensors')), before);
+  const forced = ae('anomaly', '--data', trainCsv, '--epochs', '1', '--force', '--out', out);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.notDeepEqual(readFileSync(join(out, 'detector.safetensors')), before);
   // Named columns name the per-feature errors (quoted when a name holds a comma).
   const named = join(dir, 'named.csv');
   writeFileSync(named, 'a,b,c,d,e,f,g,"h, last"\n' + readFileSync(trainCsv, 'utf8'));
@@ -150,6 +163,14 @@ test('ae anomaly on CSV without labels writes scores only; a label column that i
   assert.equal(rn.code, 0, rn.stderr);
   assert.equal(readFileSync(join(dir, 'csv-named', 'scores.csv'), 'utf8').split('\n')[0], 'row,score,flagged,error_a,error_b,error_c,error_d,error_e,error_f,error_g,"error_h, last"');
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'csv-named', 'anomaly.json'), 'utf8')).columns, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h, last']);
+
+  // The architecture, variant and corruption are chosen as in ae train, and recorded.
+  const rd = ae('anomaly', '--data', trainCsv, '--layers', '8,4,2', '--activation', 'relu', '--noise', 'gaussian:0.1', '--epochs', '2', '--json', '--out', join(dir, 'csv-deep'));
+  assert.equal(rd.code, 0, rd.stderr);
+  const sd = JSON.parse(rd.stdout);
+  assert.deepEqual([sd.model.layers, sd.model.activation, sd.model.variant, sd.model.noise], [[8, 4, 2, 4, 8], 'relu', 'denoising', 'gaussian:0.1']);
+  assert.match(readFileSync(join(dir, 'csv-deep', 'anomaly.md'), 'utf8'), /8→4→2→4→8 autoencoder \(relu, tanh output, denoising gaussian:0\.1, mse, adam lr 0\.001, batch \d+, 2 epochs, seed 0\)/);
+  usage(['anomaly', '--data', trainCsv, '--layers', '9,2', '--out', join(dir, 'never-deep')], /layers\[0\]: expected 8 to match the data width, received 9/);
 
   // The label first: columns 1..8 are the features.
   const first = join(dir, 'first.csv');
@@ -167,7 +188,7 @@ test('bad values: one line on stderr, exit code 2, nothing written', () => {
   mkdirSync(kept);
   writeFileSync(join(kept, 'anomaly.json'), 'keep me');
   // A label value MNIST does not have: named as such (labels are any integers for other sources).
-  usage(['anomaly', '--holdout', '10', '--limit', '500', '--out', out], /--holdout 10: expected test digits both of class 10 and of other classes .* received 0 of class 10/);
+  usage(['anomaly', '--holdout', '10', '--limit', '500', '--out', out], /holdout 10: expected test digits both of class 10 and of other classes .* received 0 of class 10/);
   usage(['anomaly', '--holdout', 'seven', '--out', out], /--holdout: expected a label value \(an integer, e\.g\. a digit 0\.\.9\) or all, received "seven"/);
   usage(['anomaly', '--out', out], /--holdout: expected a digit 0\.\.9 or all for --data mnist, received nothing/);
   usage(['anomaly', '--holdout', '3', '--contamination', '0', '--out', out], /--contamination: expected a fraction in \(0, 0\.5\], received "0"/);
@@ -175,14 +196,20 @@ test('bad values: one line on stderr, exit code 2, nothing written', () => {
   usage(['anomaly', '--holdout', '3', '--sigma', '-1', '--out', out], /--sigma: expected a number >= 0, received "-1"/);
   usage(['anomaly', '--holdout', '3', '--sigma', '2', '--contamination', '0.1', '--out', kept], /--contamination and --sigma: expected one of them, received both/);
   usage(['anomaly', '--holdout', '3', '--label-column', 'last', '--out', out], /--label-column: expected only for scoring CSV rows \(a hold-out uses the source's own labels\)/);
-  usage(['anomaly', '--data', trainCsv, '--holdout', '3', '--out', out], /--holdout: expected a source with labels .*, received csv data .*train\.csv without labels/);
-  usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', '9', '--out', kept], /--label-column: expected last or a column index in 0\.\.8 of .*test\.csv, received "9"/);
-  usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', 'first', '--out', out], /--label-column: expected last or a 0-based column index, received "first"/);
-  // Column 3 holds features, not 0/1 labels.
-  usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', '3', '--out', kept], /test\.csv row 1 label \(column 3\): expected 0 \(normal\) or 1 \(anomaly\), received /);
-  usage(['anomaly', '--data', testCsv, '--test-data', trainCsv, '--out', out], /--data width: expected 8 columns as in .*train\.csv, received 9/);
+  usage(['anomaly', '--data', trainCsv, '--holdout', '3', '--out', out], /holdout: expected a source with labels .*, received csv data .*train\.csv without labels/);
+  // The label column is read by the CSV layer (a name, an index or last), as every command reads it.
+  usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', '9', '--out', out], /test\.csv label column: expected a column index 0\.\.8, received 9/);
+  usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', 'first', '--out', out], /test\.csv label column: expected one of indices 0\.\.8 \(the file has no header\), received "first"/);
+  // Column 3 holds features, not integer labels; integer labels other than 0/1 are refused too.
+  usage(['anomaly', '--data', trainCsv, '--test-data', testCsv, '--label-column', '3', '--out', out], /test\.csv line 1, column 4: expected an integer label, received /);
+  const twos = join(dir, 'twos.csv');
+  writeFileSync(twos, readFileSync(testCsv, 'utf8').replace(/,[01]$/gm, ',2'));
+  usage(['anomaly', '--data', trainCsv, '--test-data', twos, '--label-column', 'last', '--out', out], /twos\.csv label \(column 8\) row 1: expected 0 \(normal\) or 1 \(anomaly\), received 2/);
+  usage(['anomaly', '--data', testCsv, '--test-data', trainCsv, '--out', out], /test\.csv width: expected 8 columns as in .*train\.csv, received 9/);
   usage(['anomaly', '--holdout', '3', '--epochs', '0', '--out', out], /--epochs: expected a positive integer, received "0"/);
-  usage(['anomaly', '--holdout', '3', '--limit', '5', '--out', out], /--holdout 3: expected test digits both of class 3 and of other classes among the 5 test rows \(raise --limit\), received 0 of class 3/);
+  usage(['anomaly', '--holdout', '3', '--limit', '5', '--out', out], /holdout 3: expected test digits both of class 3 and of other classes among the 5 test rows \(raise the limit\), received 0 of class 3/);
+  // A folder holding another run's outputs is not written over without --force, before any data is read.
+  usage(['anomaly', '--holdout', '3', '--out', kept], /--out: expected a folder without anomaly\.json \(pass --force to replace them\), received ".*kept" which has them/);
   assert.equal(existsSync(out), false, 'nothing is written on bad usage');
   assert.equal(readFileSync(join(kept, 'anomaly.json'), 'utf8'), 'keep me');
 });

@@ -6,6 +6,7 @@ import { registerInpaint } from './inpaint.js';
 import { registerLab } from './lab.js';
 import { registerNotebook } from './notebook.js';
 import { registerAnomaly } from './anomaly.js';
+import { registerScore } from './score.js';
 import { registerDecode, registerEncode, registerRateDistortion } from './codes.js';
 import { registerManifold } from './manifold.js';
 import { registerInterpolate } from './interpolate.js';
@@ -36,7 +37,7 @@ function beforeCommand(cmd: Command): void {
   }
 }
 
-const OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint', 'lab', 'manifold'];
+const OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint', 'lab', 'manifold', 'anomaly', 'score'];
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerNotebook(program);
   registerInterpolate(program);
   registerAnomaly(program);
+  registerScore(program);
   registerEncode(program);
   registerDecode(program);
   registerRateDistortion(program);

@@ -5,7 +5,7 @@ import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, limitOption, numberOption } from './options.js';
 import { progressCallbacks } from './progress.js';
-import { addFitOptions, addModelOptions, settingsFromFlags, type TrainFlags } from './train-flags.js';
+import { addTrainingOptions, settingsFromFlags, type TrainFlags } from './train-flags.js';
 import { addReadOptions, DATA_HELP, readOptionsFrom } from './data-flags.js';
 
 const N = NOTEBOOK_SETTINGS;
@@ -14,7 +14,7 @@ export { tableDefaults, DEFAULT_VALIDATION_SPLIT, CHECKPOINT_FILE } from '../tra
 export { settingsFromFlags, type TrainFlags } from './train-flags.js';
 
 export function registerTrain(program: Command): void {
-  addReadOptions(addFitOptions(addModelOptions(program
+  addReadOptions(addTrainingOptions(program
     .command('train')
     .description(`train an autoencoder; the defaults are the notebook's 784→${N.hidden}→784, ${N.activation}, ${N.loss.toUpperCase()}, ${N.optimizer === 'adam' ? 'Adam' : 'SGD'} lr ${N.lr}, batch ${N.batchSize}, ${N.epochs} epochs (for a table: chosen from its size, and printed)`)
     .option('--out <dir>', 'folder for model.safetensors, checkpoint.safetensors, metrics.json and reconstructions.png (required unless --resume)')
@@ -24,7 +24,7 @@ export function registerTrain(program: Command): void {
     .addOption(backendOption())
     .addOption(limitOption())
     .option('--resume <dir>', "continue the run in DIR from its last checkpoint, with its own settings and data (only --epochs N, the new total, and --backend, by default the run's own, apply); the weights come out as if it had never stopped")
-    .option('--force', 'replace a model already in --out'))))
+    .option('--force', 'replace a model already in --out')))
     .action(async (f: TrainFlags) => {
       await trainCommand(f);
     });

@@ -19,6 +19,12 @@ export interface ModelConfig {
   loss: LossName;
   /** Free-form record of how the model was trained (epochs, optimiser, seed, data, ...). */
   training: Record<string, unknown>;
+  /**
+   * An application's state beside the weights (an anomaly detector's threshold and training
+   * scores: apps/anomaly/detector.ts validates it). Kept in the metadata, not as tensors, so
+   * the file stays a plain state_dict that PyTorch's load_state_dict(strict=True) accepts.
+   */
+  detector?: Record<string, unknown>;
 }
 
 export interface LoadedModel {
@@ -88,7 +94,8 @@ export function parseModelConfig(metadata: Record<string, string>, source: strin
     const scaling = validateScaling(o.scaling);
     if (typeof o.loss !== 'string' || !(LOSSES as readonly string[]).includes(o.loss)) fail(source, 'config.loss', `one of ${LOSSES.join(', ')}`, o.loss);
     const training = typeof o.training === 'object' && o.training !== null && !Array.isArray(o.training) ? (o.training as Record<string, unknown>) : {};
-    return { format: MODEL_FORMAT, architecture, scaling, loss: o.loss as LossName, training };
+    if (o.detector !== undefined && (typeof o.detector !== 'object' || o.detector === null || Array.isArray(o.detector))) fail(source, 'config.detector', 'a JSON object', o.detector);
+    return { format: MODEL_FORMAT, architecture, scaling, loss: o.loss as LossName, training, ...(o.detector !== undefined ? { detector: o.detector as Record<string, unknown> } : {}) };
   } catch (err) {
     if (err instanceof ModelFormatError) throw err;
     if (err instanceof AeError) throw new ModelFormatError(oneLine(`${source}: config: ${err.message}`));

@@ -45,3 +45,16 @@ for (const [name, flags] of cases) {
     assert.ok(Math.abs(theirs.mse - ours.mse) < 1e-5, `PyTorch ${theirs.mse} vs ae eval ${ours.mse}`);
   });
 }
+
+test('PyTorch loads the detector ae anomaly saves with load_state_dict, and its test MSE is the mean of ae score\'s scores', { skip }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'ae-torch-'));
+  run(process.execPath, [MAIN, 'anomaly', '--holdout', '9', '--limit', '2000', '--epochs', '1', '--out', out]);
+  const model = join(out, 'detector.safetensors');
+  const ours = JSON.parse(run(process.execPath, [MAIN, 'score', '--model', model, '--data', 'mnist', '--json', '--out', join(out, 'scored')]));
+  const theirs = JSON.parse(run(PYTHON, [SCRIPT, 'eval', '--model', model]));
+  assert.deepEqual(theirs.missing, []);
+  assert.deepEqual(theirs.unexpected, []);
+  assert.equal(theirs.count, ours.count);
+  // Every row has 784 values, so the mean of the per-row MSEs is the MSE over all of them.
+  assert.ok(Math.abs(theirs.mse - ours.scores.mean) < 1e-5, `PyTorch ${theirs.mse} vs ae score ${ours.scores.mean}`);
+});

@@ -320,6 +320,46 @@ export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingI
   };
 }
 
+/**
+ * What a model file records of how a run trained (config.training, less its data): the
+ * optimiser's hyper-parameters, epochs, batch, seed, variant, corruption, penalties, schedule
+ * and backend. Every application's model file records its run through this one function.
+ */
+export function trainingRecordOf(run: TrainingRun, backend: Backend): Record<string, unknown> {
+  const settings = run.settings;
+  return {
+    ...run.optimizer.describe(),
+    epochs: settings.epochs,
+    batchSize: settings.batchSize,
+    seed: settings.seed,
+    variant: settings.variant,
+    ...(run.corruption ? { noise: run.corruption.spec } : {}),
+    ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
+    sparse: settings.sparse,
+    ...(run.lrSchedule ? { lrSchedule: run.lrSchedule.spec } : {}),
+    ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
+    backend: backend.name,
+  };
+}
+
+/**
+ * What a model file records of its data (config.training.data): the source and how it was
+ * read, so a later command can read the same rows or match a new file's columns by name.
+ */
+export function dataRecordOf(data: Dataset, trainCount: number, testCount: number): Record<string, unknown> {
+  return {
+    source: data.source,
+    kind: data.kind,
+    record: data.record,
+    ...(data.testRecord ? { testRecord: data.testRecord } : {}),
+    ...(data.validation ? { validation: data.validation } : {}),
+    trainCount,
+    testCount,
+    image: data.image,
+    ...(data.columns ? { columns: data.columns } : {}),
+  };
+}
+
 export interface PrepareOptions {
   /** Scale the dataset's rows where they are (saving a copy); the caller must not use them as raw values afterwards. */
   inPlace?: boolean;
@@ -381,28 +421,8 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
     scaling,
     loss: settings.loss,
     training: {
-      ...run.optimizer.describe(),
-      epochs: settings.epochs,
-      batchSize: settings.batchSize,
-      seed: settings.seed,
-      variant: settings.variant,
-      ...(run.corruption ? { noise: run.corruption.spec } : {}),
-      ...(settings.variant === 'contractive' ? { contractive: settings.contractive } : {}),
-      sparse: settings.sparse,
-      ...(run.lrSchedule ? { lrSchedule: run.lrSchedule.spec } : {}),
-      ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
-      backend: backend.name,
-      data: {
-        source: data.source,
-        kind: data.kind,
-        record: data.record,
-        ...(data.testRecord ? { testRecord: data.testRecord } : {}),
-        ...(data.validation ? { validation: data.validation } : {}),
-        trainCount: run.train.rows,
-        testCount: run.test?.rows ?? 0,
-        image: data.image,
-        ...(data.columns ? { columns: data.columns } : {}),
-      },
+      ...trainingRecordOf(run, backend),
+      data: dataRecordOf(data, run.train.rows, run.test?.rows ?? 0),
     },
   };
   return Object.assign(run, { config, testOutOfRange });
