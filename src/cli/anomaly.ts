@@ -10,7 +10,7 @@ import { UsageError } from './exit.js';
 import { backendOption, limitOption, numberOption, showOption } from './options.js';
 import { progressCallbacks } from './progress.js';
 import { settingsFromFlags, tableDefaults, type TrainFlags } from './train.js';
-import { addArchitectureOptions, addOptimizerOptions } from './train-flags.js';
+import { addArchitectureOptions, addOptimizerOptions } from './train-options.js';
 
 interface AnomalyFlags extends Omit<TrainFlags, 'loss' | 'out'> {
   holdout?: string;

@@ -5,7 +5,8 @@ import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, limitOption, numberOption } from './options.js';
 import { progressCallbacks } from './progress.js';
-import { addTrainingOptions, settingsFromFlags, type TrainFlags } from './train-flags.js';
+import { settingsFromFlags, type TrainFlags } from './train-flags.js';
+import { addTrainingOptions } from './train-options.js';
 import { addReadOptions, DATA_HELP, readOptionsFrom } from './data-flags.js';
 
 const N = NOTEBOOK_SETTINGS;
