@@ -63,15 +63,15 @@ test('ae anomaly --holdout 0 on an MNIST subset: JSON summary, scores, histogram
   assert.ok(s.seconds.total > 0);
   // scores.csv holds what the summary was computed from.
   const sc = readScores(join(out, 'scores.csv'));
-  assert.deepEqual(sc.header, ['index', 'digit', 'score', 'flagged']);
+  assert.deepEqual(sc.header, ['row', 'score', 'flagged', 'label']);
   assert.equal(sc.rows.length, 2000);
-  const scores = sc.rows.map((row) => row[2]!);
-  const labels = sc.rows.map((row) => row[1] === 0);
+  const scores = sc.rows.map((row) => row[1]!);
+  const labels = sc.rows.map((row) => row[3] === 0);
   assert.equal(labels.filter(Boolean).length, s.metrics.anomalies);
   assert.ok(Math.abs(rocAuc(scores, labels) - s.metrics.rocAuc) < 1e-12);
   assert.ok(Math.abs(averagePrecision(scores, labels) - s.metrics.prAuc) < 1e-12);
-  assert.deepEqual(sc.rows.map((row) => row[3]), scores.map((v) => (v > s.threshold.threshold ? 1 : 0)));
-  assert.equal(s.metrics.flagged, sc.rows.filter((row) => row[3] === 1).length);
+  assert.deepEqual(sc.rows.map((row) => row[2]), scores.map((v) => (v > s.threshold.threshold ? 1 : 0)));
+  assert.equal(s.metrics.flagged, sc.rows.filter((row) => row[2] === 1).length);
   assert.equal(s.metrics.tp + s.metrics.fp + s.metrics.tn + s.metrics.fn, 2000);
   assert.match(readFileSync(join(out, 'anomaly.md'), 'utf8'), /\| ROC-AUC \| 0\.\d{4} \|/);
   // The detector is kept: its file is named in the summary.
@@ -103,7 +103,7 @@ test('ae anomaly --holdout all --sigma 3: one row per digit and their mean', () 
     assert.ok(Math.abs(run.threshold - (run.trainScores.mean + 3 * run.trainScores.std)) < 1e-9);
   }
   const sc = readScores(join(out, 'scores.csv'));
-  assert.deepEqual(sc.header, ['index', 'digit', ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => `score_without_${k}`)]);
+  assert.deepEqual(sc.header, ['row', ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => `score_without_${k}`), 'label']);
   assert.equal(sc.rows.length, 1000);
   for (const name of ['roc.png', 'scores-histogram.png', 'explain.png']) assert.ok(png(join(out, name)).width > 600, name);
   // One detector per held-out digit.
@@ -124,12 +124,12 @@ test('ae anomaly on CSV: contaminated training rows, a labelled test file, ROC-A
   assert.match(s.scaling, /per-column/);
   const sc = readScores(join(out, 'scores.csv'));
   const errorHeads = Array.from({ length: 8 }, (_, j) => `error_${j}`);
-  assert.deepEqual(sc.header, ['row', 'label', 'score', 'flagged', ...errorHeads]);
+  assert.deepEqual(sc.header, ['row', 'score', 'flagged', 'label', ...errorHeads]);
   assert.equal(sc.rows.length, 400);
   // A row's score is the mean of its per-feature squared errors.
   for (const row of sc.rows.slice(0, 50)) {
     const mean = row.slice(4).reduce((a, b) => a + b, 0) / 8;
-    assert.ok(Math.abs(mean - row[2]!) <= 1e-4 * Math.max(1e-3, row[2]!), `score ${row[2]} against mean error ${mean}`);
+    assert.ok(Math.abs(mean - row[1]!) <= 1e-4 * Math.max(1e-3, row[1]!), `score ${row[1]} against mean error ${mean}`);
   }
   for (const name of ['roc.png', 'scores-histogram.png', 'explain.png']) assert.ok(existsSync(join(out, name)), name);
 });

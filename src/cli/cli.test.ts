@@ -220,11 +220,13 @@ test('ae train: --lr-schedule sets and logs each epoch\'s lr; --early-stopping s
   assert.equal(s.stoppedEpoch, s.bestEpoch + 3);
   assert.match(r.stderr, new RegExp(`early stopping after epoch ${s.stoppedEpoch}: no improvement for 3 epochs`));
   assert.match(r.stderr, new RegExp(`kept the weights of epoch ${s.bestEpoch}, the best by val_loss`));
+  // The closing line reports the kept (best) epoch's loss, not the last epoch's.
+  assert.match(r.stdout, new RegExp(`held-out MSE ${Math.min(...losses).toPrecision(4)} \\(epoch ${s.bestEpoch}'s weights, kept\\) against`));
   // The saved model scores the best epoch's held-out loss.
   const e = JSON.parse(ae('eval', '--model', join(out, 'model.safetensors'), '--json').stdout);
   assert.ok(Math.abs(e.mse - Math.min(...losses)) < 1e-6, `${e.mse} against ${Math.min(...losses)}`);
   usage(['train', '--data', fx, '--lr-schedule', 'linear', '--out', join(dir, 'never-s')], /lr schedule: expected step:N\[:gamma\]/);
-  usage(['train', '--data', fx, '--monitor', 'loss', '--out', join(dir, 'never-s')], /--min-delta, --monitor and --no-restore-best: expected them with --early-stopping PATIENCE/);
+  usage(['train', '--data', fx, '--monitor', 'loss', '--out', join(dir, 'never-s')], /--monitor: expected it with --early-stopping PATIENCE, received it without/);
   usage(['train', '--data', fx, '--early-stopping', '2', '--validation-split', '0', '--out', join(dir, 'never-s')], /early stopping monitor val_loss: expected test or held-out rows to monitor/);
   assert.equal(existsSync(join(dir, 'never-s')), false);
 });
@@ -232,7 +234,8 @@ test('ae train: --lr-schedule sets and logs each epoch\'s lr; --early-stopping s
 test('`ae` alone prints the help and exits 0; a misspelt option or command gets commander\'s suggestion on its one line', () => {
   const r = ae();
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout + r.stderr, /Usage: ae \[options\] \[command\]/);
+  assert.match(r.stdout, /Usage: ae \[options\] \[command\]/);
+  assert.equal(r.stderr, '');
   usage(['train', '--epoch', '3', '--out', join(dir, 'never-typo')], /unknown option '--epoch' \(Did you mean --epochs\?\)/);
   usage(['trian'], /unknown command 'trian' \(Did you mean train\?\)/);
 });

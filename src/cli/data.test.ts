@@ -77,7 +77,7 @@ test('an IDX folder (gzip, as distributed) is trained on and evaluated without -
   const summary = JSON.parse(an.stdout);
   assert.equal(summary.holdout, 3);
   assert.equal(summary.metrics.anomalies, t10k.labels.filter((l) => l === 2).length);
-  assert.match(readFileSync(join(dir, 'idx-anomaly', 'scores.csv'), 'utf8'), /^index,label,score,flagged\n/);
+  assert.match(readFileSync(join(dir, 'idx-anomaly', 'scores.csv'), 'utf8'), /^row,score,flagged,label\n/);
   usage(['anomaly', '--data', data, '--holdout', '9', '--out', join(dir, 'never-anomaly')], /holdout 9: expected test rows both of class 9 and of other classes/);
 });
 

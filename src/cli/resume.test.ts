@@ -83,6 +83,7 @@ test('--resume refuses what it cannot continue, in one line', () => {
   const more = ae('train', '--resume', out, '--epochs', '3');
   assert.equal(more.code, 0, more.stderr);
   assert.equal(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).epochs.length, 3);
+  usage(['train', '--resume', out, '--epochs', '4', '--lr', '0.1', '--out', join(dir, 'elsewhere')], /--resume: expected only --epochs, --backend or --threads with it .*, received --out, --lr/);
   usage(['train', '--resume', join(dir, 'nowhere')], /nowhere\/model\.safetensors: expected an existing safetensors file/);
   usage(['train', '--limit', '300'], /--out: expected a folder for the run \(or --resume DIR\), received nothing/);
   // A run early stopping ended is finished: it is not resumed past its stop.

@@ -69,7 +69,7 @@ test('ae anomaly --holdout 9, then ae score on an IDX file of MNIST digits: the 
   assert.equal(s.flagged, sc.rows.filter((row) => row[2] === 1).length);
   assert.ok(Math.abs(s.metrics.rocAuc - rocAuc(lib, digitLabels.map((l) => l === 9))) < 1e-12);
   // The rows the hold-out run scored itself get the scores it wrote.
-  const own = readScores(join(det, 'scores.csv')).rows.slice(FIRST).map((row) => row[2]!);
+  const own = readScores(join(det, 'scores.csv')).rows.slice(FIRST).map((row) => row[1]!);
   assert.equal(maxDiff(own, cli.slice(0, own.length)), 0);
   for (const name of ['summary.json', 'score.md', 'scores-histogram.png', 'roc.png']) assert.ok(existsSync(join(out, name)), name);
   assert.match(readFileSync(join(out, 'score.md'), 'utf8'), /784→30→784 autoencoder \(tanh, tanh output, mse, adam lr 0\.001, batch 256, 2 epochs, seed 0\)/);
@@ -126,14 +126,22 @@ test('ae anomaly on a CSV, then ae score on a labelled CSV with its columns in a
   const lib = detector.scoreSamples(raw);
   const cli = sc.rows.map((row) => row[1]!);
   assert.equal(maxDiff(cli, lib), 0);
-  // ae anomaly's own scores of these rows (row, label, score, …): the saved detector is the one it ran.
-  assert.equal(maxDiff(readScores(join(det, 'scores.csv')).rows.map((row) => row[2]!), cli), 0);
+  // ae anomaly's own scores of these rows (row, score, flagged, label, …): the saved detector is the one it ran.
+  assert.equal(maxDiff(readScores(join(det, 'scores.csv')).rows.map((row) => row[1]!), cli), 0);
   assert.deepEqual(sc.rows.map((row) => row[2]), cli.map((v) => (v > detector.threshold ? 1 : 0)));
   assert.ok(s.metrics.rocAuc >= 0.95, `ROC-AUC ${s.metrics.rocAuc}`);
   assert.ok(Math.abs(s.metrics.rocAuc - rocAuc(lib, fresh.labels.map((l) => l === 1))) < 1e-12);
   // The library reads the file as the CLI did (labels apart, columns in the model's order).
   const read = await loadDataset(freshCsv, { read: { csv: { labelColumn: 'label', columns: names } } });
   assert.equal(maxDiff(detector.scoreSamples(read.train), lib), 0);
+  // New rows without the training file's label column: scores only, no labels asked for.
+  const bare = join(dir, 'bare.csv');
+  writeFileSync(bare, [[...names].reverse().join(','), ...fresh.rows.map((r) => [...r].reverse().join(','))].join('\n') + '\n');
+  const b = ae('score', '--model', join(det, 'detector.safetensors'), '--data', bare, '--json', '--out', join(dir, 'bare-scored'));
+  assert.equal(b.code, 0, b.stderr);
+  const bs = readScores(join(dir, 'bare-scored', 'scores.csv'));
+  assert.deepEqual(bs.header, ['row', 'score', 'flagged']);
+  assert.equal(maxDiff(bs.rows.map((row) => row[1]!), lib), 0);
 });
 
 test('ae score refuses a plain model file, rows of another width and non-0/1 labels, in one line', () => {

@@ -76,8 +76,9 @@ export function settingsFromFlags(f: TrainFlags): Partial<TrainSettings> {
   if (f.lrSchedule !== undefined) s.lrSchedule = f.lrSchedule;
   if (f.earlyStopping !== undefined) {
     s.earlyStopping = { patience: f.earlyStopping, minDelta: f.minDelta ?? 0, monitor: f.monitor ?? 'val_loss', restoreBestWeights: f.restoreBest !== false };
-  } else if (f.minDelta !== undefined || f.monitor !== undefined || f.restoreBest === false) {
-    throw new UsageError('--min-delta, --monitor and --no-restore-best: expected them with --early-stopping PATIENCE, received them without');
+  } else {
+    const given = [f.minDelta !== undefined && '--min-delta', f.monitor !== undefined && '--monitor', f.restoreBest === false && '--no-restore-best'].filter((x): x is string => typeof x === 'string');
+    if (given.length) throw new UsageError(`${given.join(', ')}: expected ${given.length === 1 ? 'it' : 'them'} with --early-stopping PATIENCE, received ${given.length === 1 ? 'it' : 'them'} without`);
   }
   return s;
 }

@@ -10,6 +10,7 @@ import { addTrainingOptions } from './train-options.js';
 import { addReadOptions, DATA_HELP, readOptionsFrom } from './data-flags.js';
 
 const N = NOTEBOOK_SETTINGS;
+const RESUME_FLAGS = ['--resume', '--epochs', '--backend', '--threads'];
 
 export { tableDefaults, DEFAULT_VALIDATION_SPLIT, CHECKPOINT_FILE } from '../train/run-folder.js';
 export { settingsFromFlags, type TrainFlags } from './train-flags.js';
@@ -26,7 +27,12 @@ export function registerTrain(program: Command): void {
     .addOption(limitOption())
     .option('--resume <dir>', "continue the run in DIR from its last checkpoint, with its own settings and data (only --epochs N, the new total, and --backend, by default the run's own, apply); the weights come out as if it had never stopped")
     .option('--force', 'replace a model already in --out')))
-    .action(async (f: TrainFlags) => {
+    .action(async (f: TrainFlags, cmd: Command) => {
+      if (f.resume !== undefined) {
+        // A resumed run keeps its own settings and data; any other flag would be silently ignored.
+        const given = cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli' && !RESUME_FLAGS.includes(o.long!)).map((o) => o.long!);
+        if (given.length) throw new UsageError(`--resume: expected only --epochs, --backend or --threads with it (the run keeps its own settings, data and folder), received ${given.join(', ')}`);
+      }
       await trainCommand(f);
     });
 }

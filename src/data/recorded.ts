@@ -106,7 +106,18 @@ export async function evalDataset(
   };
   const opts = (r: ReadOptions | undefined) => ({ ...(limit === undefined ? {} : { limit }), ...(r ? { read: r } : {}) });
   if (dataFlag !== undefined) {
-    let data = await loadDataset(dataFlag, opts(readOptionsFor(loaded, dataFlag, read)));
+    const wanted = readOptionsFor(loaded, dataFlag, read);
+    let data: Dataset;
+    try {
+      data = await loadDataset(dataFlag, opts(wanted));
+    } catch (err) {
+      // The training file's label column, carried over by readOptionsFor, may be absent from a
+      // file of new rows: then the rows are read without labels (scores only), as given.
+      const carried = wanted.csv?.labelColumn !== undefined && read.csv?.labelColumn === undefined;
+      if (!carried || !(err instanceof ValidationError) || !/label column: expected/.test(err.message)) throw err;
+      const { labelColumn: _dropped, ...csv } = wanted.csv!;
+      data = await loadDataset(dataFlag, opts({ ...wanted, csv }));
+    }
     data = matchColumns(loaded, data, flag);
     checkWidth(data);
     const part = data.test ? 'test' : 'all';

@@ -223,13 +223,14 @@ export function executeRun(plan: RunPlan, o: { callbacks?: Callbacks; log?: (lin
     startEpoch,
   );
   const lines: string[] = [];
-  const last = history[history.length - 1];
+  const sum = run.summary;
+  // The epoch whose weights the model file holds: the best one when early stopping put it back.
+  const last = sum.restoredBest ? history.find((m) => m.epoch === sum.bestEpoch) : history[history.length - 1];
   if (run.test && typeof last?.testLoss === 'number') {
     // The held-out loss beside the mean predictor's, so a user sees at once whether the model learnt anything.
     const baseline = meanBaselineLoss(run.train, run.test, run.settings.loss);
-    lines.push(`${data.validation ? 'held-out' : 'test'} ${run.settings.loss.toUpperCase()} ${last.testLoss.toPrecision(4)} against ${baseline.toPrecision(4)} for predicting each feature's training mean`);
+    lines.push(`${data.validation ? 'held-out' : 'test'} ${run.settings.loss.toUpperCase()} ${last.testLoss.toPrecision(4)}${sum.restoredBest ? ` (epoch ${last.epoch}'s weights, kept)` : ''} against ${baseline.toPrecision(4)} for predicting each feature's training mean`);
   }
-  const sum = run.summary;
   if (sum.stoppedEpoch !== null) log(`early stopping after epoch ${sum.stoppedEpoch}: no improvement for ${run.settings.earlyStopping!.patience} epochs`);
   if (sum.restoredBest) {
     // The model file holds the best epoch's weights, as the run reports.

@@ -146,8 +146,9 @@ function holdoutOutcome(study: HoldoutStudy, show: number): AnomalyOutcome {
       '',
       metricsTable(m),
     ].join('\n');
-    const lines = [`index,${mnist ? 'digit' : 'label'},score,flagged`];
-    for (let i = 0; i < r.scores.length; i++) lines.push(`${i},${test.labels[i]},${r.scores[i]},${r.scores[i]! > r.detector.threshold ? 1 : 0}`);
+    // The layout ae score writes: row, score, flagged, label (the class; the held-out one is the anomaly).
+    const lines = ['row,score,flagged,label'];
+    for (let i = 0; i < r.scores.length; i++) lines.push(`${i},${r.scores[i]},${r.scores[i]! > r.detector.threshold ? 1 : 0},${test.labels[i]}`);
     return { summary, markdown, figures, files: [['scores.csv', lines.join('\n') + '\n'], ...detectors] };
   }
   const mean = (pick: (m: DetectionMetrics) => number) => runs.reduce((s, r) => s + pick(r.metrics), 0) / runs.length;
@@ -169,8 +170,8 @@ function holdoutOutcome(study: HoldoutStudy, show: number): AnomalyOutcome {
     '',
     table,
   ].join('\n');
-  const lines = [['index', mnist ? 'digit' : 'label', ...runs.map((r) => `score_without_${r.holdout}`)].join(',')];
-  for (let i = 0; i < test.x.rows; i++) lines.push([i, test.labels[i], ...runs.map((r) => r.scores[i])].join(','));
+  const lines = [['row', ...runs.map((r) => `score_without_${r.holdout}`), 'label'].join(',')];
+  for (let i = 0; i < test.x.rows; i++) lines.push([i, ...runs.map((r) => r.scores[i]), test.labels[i]].join(','));
   return { summary, markdown, figures, files: [['scores.csv', lines.join('\n') + '\n'], ...detectors] };
 }
 
@@ -212,10 +213,10 @@ function tableOutcome(study: TableStudy, show: number): AnomalyOutcome {
   // Each row's squared error per feature beside its score, named after the columns (error_<name>, or error_<index>).
   const perFeature = det.featureErrors(x);
   const errorHeads = Array.from({ length: features }, (_, j) => csvField(`error_${names ? names[j] : j}`));
-  const lines = [[...(labels ? ['row', 'label', 'score', 'flagged'] : ['row', 'score', 'flagged']), ...errorHeads].join(',')];
+  const lines = [['row', 'score', 'flagged', ...(labels ? ['label'] : []), ...errorHeads].join(',')];
   for (let i = 0; i < scores.length; i++) {
     const errs = Array.from(perFeature.data.subarray(i * features, (i + 1) * features), (v) => String(Number(v.toPrecision(6))));
-    lines.push([...(labels ? [i, labels[i] ? 1 : 0, scores[i], flagged[i] ? 1 : 0] : [i, scores[i], flagged[i] ? 1 : 0]), ...errs].join(','));
+    lines.push([i, scores[i], flagged[i] ? 1 : 0, ...(labels ? [labels[i] ? 1 : 0] : []), ...errs].join(','));
   }
   return { summary, markdown, figures: tableFigures(study, show), files: [['scores.csv', lines.join('\n') + '\n'], ['detector.safetensors', det.toBytes()]] };
 }
