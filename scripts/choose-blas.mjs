@@ -121,7 +121,10 @@ async function choose() {
   if (!existsSync(addonPath)) return; // no addon: nothing to choose (the js backend is used)
   const coretype = join(root, 'dist', 'backends', 'native', 'coretype.js');
   if (!existsSync(coretype)) {
-    console.warn('aekit: dist/ is not built; run npm run build, then node scripts/choose-blas.mjs');
+    // During `npm ci`/`npm install` the addon is built before the TypeScript: npm's prepare step
+    // builds dist/ next and runs this script again, so that is news, not a problem.
+    if (process.env.npm_lifecycle_event === 'install') console.log('aekit: the BLAS kernels are chosen after the TypeScript build (npm\'s prepare step, next)');
+    else console.warn('aekit: dist/ is not built; run npm run build, then node scripts/choose-blas.mjs');
     return;
   }
   const { cpuFeatures, candidateCoreTypes, isFallback, chooseCoreType } = await import(coretype);

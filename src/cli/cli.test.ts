@@ -87,6 +87,8 @@ test('data whose width differs from the model is refused', () => {
 test('an existing model is not overwritten without --force, nor by a run that diverges', () => {
   const before = readFileSync(model);
   usage(['train', '--out', run, '--limit', '100', '--epochs', '1'], /pass --force/);
+  // A mistake in the settings is named first, before the existing output.
+  usage(['train', '--out', run, '--lr-schedule', 'foo:3'], /lr schedule: expected step:N/);
   assert.ok(readFileSync(model).equals(before));
   const r = ae('train', '--out', run, '--force', '--limit', '1024', '--epochs', '1', '--optimizer', 'sgd', '--lr', '1e30', '--activation', 'linear', '--output-activation', 'linear');
   assert.equal(r.code, 1, r.stderr);

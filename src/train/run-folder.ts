@@ -20,7 +20,7 @@ import { loadModel, saveModel, type ModelConfig } from '../io/model-file.js';
 import { reconstructionPng } from '../viz/figures.js';
 import { readCheckpoint, restoreCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
 import { meanBaselineLoss } from './evaluate.js';
-import { prepareTraining, type Training, type TrainSettings } from './recipe.js';
+import { prepareTraining, resolveSettings, type Training, type TrainSettings } from './recipe.js';
 import type { Callbacks, EpochMetrics } from './trainer.js';
 
 /** The checkpoint's file name in a run folder; the model file's config names it. */
@@ -78,6 +78,9 @@ export interface FreshRunOptions {
 
 /** Checks everything and reads the data for a fresh run; writes nothing. Throws ValidationError. */
 export async function planFreshRun(settings: Partial<TrainSettings>, o: FreshRunOptions): Promise<RunPlan> {
+  // The settings on their own first (a schedule, a variant's options), so every mistake in them
+  // is named before the output folder or the data; their fit to the data is checked later.
+  resolveSettings(settings);
   const split = o.validationSplit;
   if (split !== undefined) check('validation split', split, { kind: 'number', min: 0, max: 1, maxExclusive: true });
   if (split !== undefined && split > 0 && o.testData !== undefined) {
