@@ -12,8 +12,13 @@ export class Rng {
   private spareNormal: number | undefined;
 
   constructor(seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValidationError(expected('seed', 'a non-negative integer', seed));
-    let x = (seed >>> 0) ^ Math.floor(seed / 0x100000000);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new ValidationError(expected('seed', 'an integer in 0..2^53 − 1', seed));
+    // The low 32 bits seed splitmix32; the high 21 bits are mixed into the third state word by
+    // fmix32 (a bijection with fmix32(0) = 0). s0 alone gives back the low half and s2 then the
+    // high half, so every seed in 0..2^53 − 1 gives its own stream, and seeds below 2^32 keep
+    // the streams they always had.
+    const hi = Math.floor(seed / 0x100000000);
+    let x = seed >>> 0;
     const next = (): number => {
       x = (x + 0x9e3779b9) | 0;
       let z = x;
@@ -23,7 +28,7 @@ export class Rng {
     };
     this.s0 = next();
     this.s1 = next();
-    this.s2 = next();
+    this.s2 = (next() ^ fmix32(hi)) >>> 0;
     this.s3 = next();
   }
 
@@ -110,4 +115,14 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
+}
+
+/** MurmurHash3's 32-bit finaliser: a bijection on 32-bit words, 0 ↦ 0. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
