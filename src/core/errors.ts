@@ -37,12 +37,18 @@ export class BackendError extends AeError {
 }
 
 /** Renders any value for an error message, briefly. */
-export function show(value: unknown): string {
+export function show(value: unknown, depth = 0): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
     return String(value);
   }
-  if (Array.isArray(value)) return `[${value.slice(0, 8).map(show).join(',')}${value.length > 8 ? ',...' : ''}]`;
+  // Values can come from untrusted files: nesting is cut at a few levels and the text at 80
+  // characters, so a header nested thousands deep cannot overflow the stack or the line.
+  if (Array.isArray(value)) {
+    if (depth >= 3) return '[...]';
+    const s = `[${value.slice(0, 8).map((v) => show(v, depth + 1)).join(',')}${value.length > 8 ? ',...' : ''}]`;
+    return s.length > 80 ? s.slice(0, 77) + '...' : s;
+  }
   try {
     const s = JSON.stringify(value);
     return s.length > 80 ? s.slice(0, 77) + '...' : s;

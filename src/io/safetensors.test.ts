@@ -642,3 +642,24 @@ test('seeded fuzz: 5000 mutants either decode consistently or throw ModelFormatE
   assert.ok(rejected >= 2500, `only ${rejected} mutants rejected`);
   assert.ok(rules.size >= 15, `only ${rules.size} distinct rules: ${[...rules].join(' | ')}`);
 });
+
+test('a header nested thousands deep (an array or an object) is refused in one short line, not a stack overflow', () => {
+  const file = (header: string) => {
+    const h = new TextEncoder().encode(header);
+    const buf = new Uint8Array(8 + h.length);
+    new DataView(buf.buffer).setBigUint64(0, BigInt(h.length), true);
+    buf.set(h, 8);
+    return buf;
+  };
+  for (const [what, header] of [
+    ['array', '['.repeat(5000) + ']'.repeat(5000)],
+    ['object', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)],
+    ['array in a tensor entry', '{"w":{"dtype":"F32","shape":' + '['.repeat(3000) + ']'.repeat(3000) + ',"data_offsets":[0,0]}}'],
+  ] as const) {
+    assert.throws(
+      () => decodeSafetensors(file(header), 'deep.safetensors'),
+      (e: unknown) => e instanceof ModelFormatError && e.message.startsWith('deep.safetensors') && !e.message.includes('\n') && e.message.length < 300,
+      what,
+    );
+  }
+});
