@@ -8,6 +8,8 @@ import { ae, usage } from './testing.js';
 import { decodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
 import { matrix } from '../core/matrix.js';
+import { loadModel, saveModel } from '../io/model-file.js';
+import { JsBackend } from '../backends/js/index.js';
 import { INPAINT_FIGURE_LABELS } from '../apps/inpaint.js';
 
 /** The size of a labelled figure of `rows` rows of `cols` 28x28 digits at zoom 2. */
@@ -46,6 +48,15 @@ test('ae eval prints the test MSE and count, as text and JSON', () => {
   assert.ok(out.mse > 0 && out.mse < 1.5);
   const t = ae('eval', '--model', model, '--limit', '100');
   assert.match(t.stdout, /^test MSE [0-9.]+ over 100 rows of mnist/);
+  // A loadable linear model whose sums overflow (weights of ±3e38 make ±Inf, then Inf − Inf):
+  // an error naming why, not "test MSE NaN" with exit 0.
+  const lin = join(dir, 'linear');
+  assert.equal(ae('train', '--activation', 'linear', '--output-activation', 'linear', '--hidden', '4', '--limit', '100', '--epochs', '1', '--out', lin).code, 0);
+  const loaded = loadModel(join(lin, 'model.safetensors'), new JsBackend());
+  for (const p of loaded.model.params) p.value.forEach((_, i, a) => (a[i] = (i % 3 ? 1 : -1) * 3e38));
+  const huge = join(dir, 'huge.safetensors');
+  saveModel(huge, loaded.model, loaded.config);
+  usage(['eval', '--model', huge, '--limit', '100'], /--model: expected a model whose reconstructions are finite, received one whose test MSE is NaN \(its largest weight is 3\.00e\+38\)/);
 });
 
 test('ae reconstruct draws --count digits', () => {

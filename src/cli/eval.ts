@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from './exit.js';
 import { backendOption, limitOption } from './options.js';
 import { scaled } from '../data/dataset.js';
 import { evaluate } from '../train/evaluate.js';
@@ -31,6 +32,11 @@ export function registerEval(program: Command): void {
       const outOfRange = countOutOfRange(raw.data, loaded.config.scaling);
       const x = scaled(raw, loaded.config.scaling);
       const { loss: mse, count } = evaluate(loaded.model, x, 'mse');
+      if (!Number.isFinite(mse)) {
+        // A loadable model whose outputs overflow: a number printed as NaN would hide it.
+        const largest = Math.max(...loaded.model.params.map((p) => p.value.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+        throw new UsageError(`--model: expected a model whose reconstructions are finite, received one whose test MSE is ${mse} (its largest weight is ${largest.toPrecision(3)})`);
+      }
       const [lo, hi] = rangeOf(loaded.config.scaling.kind);
       if (f.json) {
         process.stdout.write(JSON.stringify({ mse, count, data: data.evalSource, outOfRange, scaling: loaded.config.scaling }) + '\n');
