@@ -28,8 +28,3 @@ export interface StudyOutputs<S> {
   figures: Figure[];
   files: OutputFile[];
 }
-
-/** Every name a StudyOutputs will write, figures first: what `--force` protects. */
-export function outputNames(o: Pick<StudyOutputs<unknown>, 'figures' | 'files'>): string[] {
-  return [...o.figures.map((f) => f.name), ...o.files.map((f) => f.name)];
-}

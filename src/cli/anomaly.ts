@@ -9,7 +9,8 @@ import { addReadOptions, readOptionsFrom } from './data-flags.js';
 import { UsageError } from './exit.js';
 import { backendOption, limitOption, numberOption, showOption } from './options.js';
 import { progressCallbacks } from './progress.js';
-import { settingsFromFlags, tableDefaults, type TrainFlags } from './train.js';
+import { tableDefaults } from '../train/run-folder.js';
+import { settingsFromFlags, type TrainFlags } from './train-flags.js';
 import { addArchitectureOptions, addOptimizerOptions } from './train-options.js';
 
 interface AnomalyFlags extends Omit<TrainFlags, 'loss' | 'out'> {

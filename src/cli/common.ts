@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
 import type { Dataset } from '../data/dataset.js';
-import { evalDataset, trainingDataset, type EvalSource } from '../data/recorded.js';
+import { evalDataset, type EvalSource } from '../data/recorded.js';
 import { readOptionsFrom, type ReadFlags } from './data-flags.js';
 import { loadModel, type LoadedModel } from '../io/model-file.js';
 import { UsageError } from './exit.js';
@@ -31,9 +31,6 @@ export async function evalData(
   const limit = typeof limitFlag === 'string' ? intFlag('--limit', limitFlag) : limitFlag;
   return evalDataset(loaded, dataFlag, limit, readOptionsFrom(read), flag);
 }
-
-/** The rows a model was trained on, for --resume (see trainingDataset). */
-export const trainingData = trainingDataset;
 
 /**
  * Checks a file output before any work: the extension, not a directory, and not an existing

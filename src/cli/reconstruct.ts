@@ -6,8 +6,6 @@ import { checkFileOutput, evalData, loadModelFlag } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { backendOption, intOption } from './options.js';
 
-export { reconstructionPng } from '../viz/figures.js';
-
 interface ReconstructFlags extends ReadFlags {
   force?: boolean;
   model: string;

@@ -12,9 +12,6 @@ import { addReadOptions, DATA_HELP, readOptionsFrom } from './data-flags.js';
 const N = NOTEBOOK_SETTINGS;
 const RESUME_FLAGS = ['--resume', '--epochs', '--backend', '--threads'];
 
-export { tableDefaults, DEFAULT_VALIDATION_SPLIT, CHECKPOINT_FILE } from '../train/run-folder.js';
-export { settingsFromFlags, type TrainFlags } from './train-flags.js';
-
 export function registerTrain(program: Command): void {
   addReadOptions(addTrainingOptions(program
     .command('train')
