@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDir, writeFileAtomic } from './atomic.js';
+import { ensureDir, removeStaleTemps, writeFileAtomic } from './atomic.js';
 import { ValidationError } from '../core/errors.js';
 
 function withTempDir(fn: (dir: string) => void): void {
@@ -149,4 +150,43 @@ test('ensureDir fails at once, naming the system error, where a folder cannot be
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** The pid of a process that has exited (so no process has it, until the system reuses it). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+test('the first write into a folder removes temp files whose writer is gone, never a live one or a user file', () => {
+  withTempDir((dir) => {
+    const dead = join(dir, `.model.safetensors.${deadPid()}.1.123456789.tmp`);
+    const live = join(dir, `.model.safetensors.${process.pid}.9.123456789.tmp`);
+    const lookalike = join(dir, 'notes.1.2.3.tmp'); // no leading dot: a user's file
+    for (const p of [dead, live, lookalike]) writeFileSync(p, 'x');
+    writeFileAtomic(join(dir, 'model.safetensors'), 'new');
+    assert.equal(existsSync(dead), false, 'a dead writer\'s temp file is removed');
+    assert.equal(existsSync(live), true, 'a live writer\'s temp file stays');
+    assert.equal(existsSync(lookalike), true, 'a name without the temp pattern stays');
+    assert.equal(readFileSync(join(dir, 'model.safetensors'), 'utf8'), 'new');
+  });
+});
+
+test('removeStaleTemps: a temp file whose pid now belongs to a process started after it was written is stale', () => {
+  withTempDir((dir) => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      const reused = join(dir, `.metrics.json.${child.pid}.1.1.tmp`);
+      writeFileSync(reused, 'x');
+      // Written an hour before its pid's process started: that process is not the writer.
+      const hourAgo = new Date(Date.now() - 3600_000);
+      utimesSync(reused, hourAgo, hourAgo);
+      const fresh = join(dir, `.model.safetensors.${child.pid}.2.1.tmp`);
+      writeFileSync(fresh, 'x');
+      assert.deepEqual(removeStaleTemps(dir), [`.metrics.json.${child.pid}.1.1.tmp`]);
+      assert.equal(existsSync(fresh), true, 'a file written while its (live) pid ran stays');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ValidationError } from '../core/errors.js';
+import { writerGone } from './owner.js';
 
 /**
  * Distinguishes temp files made by this process. Together with the pid and a high-resolution
@@ -10,12 +11,68 @@ import { ValidationError } from '../core/errors.js';
 let tempCounter = 0;
 
 /**
+ * The temp files' names: `.<target name, at most 64 units>.<pid>.<counter>.<hrtime>.tmp`, so a
+ * leftover can be told from a user's file and traced to the process that wrote it.
+ */
+export const TEMP_NAME = /^\..*\.(\d+)\.\d+\.\d+\.tmp$/;
+
+/** Temp files this process is writing now: removeLiveTemps deletes them (a signal handler's job). */
+const liveTemps = new Set<string>();
+
+/** Folders already swept of stale temp files by this process. */
+const swept = new Set<string>();
+
+/**
+ * Removes the temp files in `dir` left by writers that are gone (killed during a save): names
+ * matching TEMP_NAME whose pid is not running, or is running but started after the file was
+ * last written (a reused pid). A live writer's temp file is never touched. Returns the names
+ * removed. Errors (an unreadable folder, a file removed meanwhile) are ignored: sweeping is
+ * housekeeping, never a reason to fail a save.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    try {
+      if (liveTemps.has(path) || !writerGone(Number(m[1]), statSync(path).mtimeMs)) continue;
+      unlinkSync(path);
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+/** Deletes the temp files this process has open (for SIGINT/SIGTERM handlers, before exiting). */
+export function removeLiveTemps(): void {
+  for (const path of liveTemps) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already renamed into place or removed.
+    }
+  }
+  liveTemps.clear();
+}
+
+/**
  * Writes `data` to `path` so that readers see either the old file or the complete new one.
  *
  * The bytes go to a temp file in the same directory (a rename is atomic only within one file
  * system), are fsynced (so a crash after the rename cannot expose an empty or partial file),
  * and the temp file is then renamed over the target. On any failure the temp file is removed
- * and the original error is rethrown, leaving the target as it was.
+ * and the original error is rethrown, leaving the target as it was. The first write into a
+ * folder also removes stale temp files there (removeStaleTemps): a write killed by SIGKILL leaves
+ * its temp file, and the next write cleans it up.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const target = resolve(path);
@@ -23,6 +80,11 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   // The base is shortened so a long (but valid) target name cannot push the temp name past
   // the file system's 255-byte limit; 64 UTF-16 units stay under it even at 3 bytes each.
   const base = basename(target).slice(0, 64);
+  if (!swept.has(dir)) {
+    // The first write into a folder clears what killed writers left there.
+    swept.add(dir);
+    removeStaleTemps(dir);
+  }
   tempCounter += 1;
   const temp = join(dir, `.${base}.${process.pid}.${tempCounter}.${process.hrtime.bigint()}.tmp`);
 
@@ -35,6 +97,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     const code = (err as NodeJS.ErrnoException).code ?? 'an error';
     throw new ValidationError(`${path}: expected a file in a folder that exists and can be written, received ${code} for the folder ${dir}`);
   }
+  liveTemps.add(temp);
   let fdOpen = true;
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -47,6 +110,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     fdOpen = false;
     closeSync(fd);
     renameSync(temp, target);
+    liveTemps.delete(temp);
   } catch (err) {
     if (fdOpen) {
       try {
@@ -60,6 +124,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     } catch {
       // Already gone, or the directory became unwritable; nothing more can be done.
     }
+    liveTemps.delete(temp);
     throw err;
   }
   syncDirectory(dir);
