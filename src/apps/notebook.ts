@@ -7,9 +7,10 @@
 import { join } from 'node:path';
 import type { Backend } from '../core/backend.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { lockOutput } from '../io/lock.js';
 import { writeOutputs } from '../io/outputs.js';
 import { NOTEBOOK_SETTINGS, type TrainSettings } from '../train/recipe.js';
-import { executeRun, planFreshRun, type RunResult } from '../train/run-folder.js';
+import { executeRun, planFreshRun, type RunPlan, type RunResult } from '../train/run-folder.js';
 import type { Callbacks } from '../train/trainer.js';
 import { kernelsFigure } from '../viz/figures.js';
 import { encodePng } from '../viz/image.js';
@@ -34,6 +35,8 @@ export interface NotebookOptions {
   /** Progress for each model's training, made for its epoch count. */
   callbacks?: (epochs: number) => Callbacks;
   log?: (line: string) => void;
+  /** Aborting it stops training at the next batch (InterruptedError); the CLI aborts it on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
 }
 
 export interface NotebookResult {
@@ -48,18 +51,33 @@ const arrow = (layers: readonly number[]) => [...layers, ...layers.slice(0, -1).
 
 /** Trains both models into out/standard and out/denoising, then inpaints into out/inpainting and writes out/index.md. */
 export async function runNotebook(o: NotebookOptions): Promise<NotebookResult> {
+  // One notebook writes `out` at a time (its runs lock their own folders as well).
+  const lock = lockOutput(o.out);
+  try {
+    return await notebookLocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function notebookLocked(o: NotebookOptions): Promise<NotebookResult> {
   const log = o.log ?? (() => {});
   const runs: RunResult[] = [];
   // Both plans first: a refusal (an existing model, bad data) comes before any training.
-  const plans = [];
-  for (const m of NOTEBOOK_MODELS) {
-    const settings = { ...NOTEBOOK_SETTINGS, ...m.settings, ...(o.epochs === undefined ? {} : { epochs: o.epochs }) };
-    plans.push(await planFreshRun(settings, { source: 'mnist', out: join(o.out, m.dir), backend: o.backend, force: o.force === true, ...(o.limit === undefined ? {} : { limit: o.limit }) }));
-  }
-  for (const plan of plans) {
-    const r = executeRun(plan, { ...(o.callbacks ? { callbacks: o.callbacks(plan.settings.epochs!) } : {}), log });
-    for (const line of r.text.split('\n')) log(line);
-    runs.push(r);
+  const plans: RunPlan[] = [];
+  try {
+    for (const m of NOTEBOOK_MODELS) {
+      const settings = { ...NOTEBOOK_SETTINGS, ...m.settings, ...(o.epochs === undefined ? {} : { epochs: o.epochs }) };
+      plans.push(await planFreshRun(settings, { source: 'mnist', out: join(o.out, m.dir), backend: o.backend, force: o.force === true, ...(o.limit === undefined ? {} : { limit: o.limit }) }));
+    }
+    for (const plan of plans) {
+      const r = await executeRun(plan, { ...(o.callbacks ? { callbacks: o.callbacks(plan.settings.epochs!) } : {}), log, ...(o.signal ? { signal: o.signal } : {}) });
+      for (const line of r.text.split('\n')) log(line);
+      runs.push(r);
+    }
+  } finally {
+    // A refused or interrupted plan releases the folders the others locked.
+    for (const plan of plans) plan.lock.release();
   }
   const [standard, denoising] = runs as [RunResult, RunResult];
   const paths = [...standard.paths, ...denoising.paths];

@@ -1,4 +1,5 @@
-import { AeError, DivergenceError } from '../core/errors.js';
+import { constants } from 'node:os';
+import { AeError, DivergenceError, InterruptedError } from '../core/errors.js';
 
 export const EXIT_OK = 0;
 /** The run itself failed (training diverged, an unexpected error). */
@@ -15,6 +16,8 @@ export class UsageError extends AeError {
 export function exitCodeFor(err: unknown): number {
   if (err === undefined || err === null) return EXIT_OK;
   if (err instanceof DivergenceError) return EXIT_FAILURE;
+  // Stopped by a signal: the shell's convention, 128 + its number (130 for SIGINT, 143 for SIGTERM).
+  if (err instanceof InterruptedError) return 128 + ((constants.signals as Record<string, number>)[err.signal] ?? 0);
   if (err instanceof AeError) return EXIT_USAGE;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('commander.')) {

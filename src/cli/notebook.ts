@@ -3,6 +3,7 @@ import { runNotebook } from '../apps/notebook.js';
 import { backendFrom } from './common.js';
 import { backendOption, intOption, limitOption } from './options.js';
 import { progressCallbacks } from './progress.js';
+import { withInterrupts } from './interrupt.js';
 
 interface NotebookFlags {
   out: string;
@@ -25,7 +26,7 @@ export function registerNotebook(program: Command): void {
     .option('--force', 'replace models already in --out')
     .addOption(backendOption())
     .action(async (f: NotebookFlags) => {
-      const r = await runNotebook({
+      const r = await withInterrupts((signal) => runNotebook({
         out: f.out,
         epochs: f.epochs,
         count: f.count,
@@ -34,7 +35,8 @@ export function registerNotebook(program: Command): void {
         backend: backendFrom(f.backend),
         callbacks: (epochs) => progressCallbacks(epochs),
         log: (line) => process.stderr.write(`ae: ${line}\n`),
-      });
+        signal,
+      }));
       process.stdout.write(r.markdown);
     });
 }

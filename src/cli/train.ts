@@ -3,6 +3,8 @@ import { NOTEBOOK_SETTINGS } from '../train/recipe.js';
 import { DEFAULT_VALIDATION_SPLIT, executeRun, planFreshRun, planResume, type RunResult } from '../train/run-folder.js';
 import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
+import { InterruptedError } from '../core/errors.js';
+import { withInterrupts } from './interrupt.js';
 import { backendOption, limitOption, numberOption } from './options.js';
 import { progressCallbacks } from './progress.js';
 import { settingsFromFlags, type TrainFlags } from './train-flags.js';
@@ -54,7 +56,15 @@ export async function trainCommand(f: TrainFlags): Promise<RunResult> {
       given: { hidden: f.hidden !== undefined || f.layers !== undefined, batchSize: f.batch !== undefined, epochs: f.epochs !== undefined },
     });
   }
-  const result = executeRun(plan, { callbacks: progressCallbacks(plan.settings.epochs ?? NOTEBOOK_SETTINGS.epochs), log: (line) => process.stderr.write(`ae: ${line}\n`) });
+  const p = plan;
+  let result: RunResult;
+  try {
+    result = await withInterrupts((signal) => executeRun(p, { callbacks: progressCallbacks(p.settings.epochs ?? NOTEBOOK_SETTINGS.epochs), log: (line) => process.stderr.write(`ae: ${line}\n`), signal }));
+  } catch (err) {
+    if (!(err instanceof InterruptedError)) throw err;
+    const kept = err.epoch > 0 ? `${p.out} keeps epoch ${err.epoch}; ae train --resume ${p.out} continues` : `nothing of this run was saved in ${p.out}`;
+    throw new InterruptedError(err.signal, err.epoch, kept);
+  }
   process.stdout.write(result.text + '\n');
   return result;
 }

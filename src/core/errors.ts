@@ -31,6 +31,17 @@ export class DivergenceError extends AeError {
   }
 }
 
+/**
+ * The run was stopped by a signal (SIGINT, SIGTERM) at a batch boundary. `epoch` is the last
+ * completed epoch, whose files a run folder keeps; the CLI exits as the signal would (130, 143).
+ */
+export class InterruptedError extends AeError {
+  override name = 'InterruptedError';
+  constructor(readonly signal: string, readonly epoch: number, detail?: string) {
+    super(`interrupted by ${signal} after epoch ${epoch}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
 /** A backend could not be loaded or does not support an operation. */
 export class BackendError extends AeError {
   override name = 'BackendError';

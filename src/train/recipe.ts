@@ -12,7 +12,7 @@ import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Sgd } from '../optim/sgd.js';
 import { corruptAll, makeCorruption, parseNoiseSpec, type Corruption } from './corruption.js';
-import { fit, type Callbacks, type EpochMetrics, type FitSummary } from './trainer.js';
+import { fit, fitAsync, type Callbacks, type EpochMetrics, type FitOptions, type FitSummary } from './trainer.js';
 import { checkEarlyStopping, EarlyStopper, parseLrSchedule, type EarlyStoppingOptions, type LrScheduler } from './schedule.js';
 
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
@@ -209,6 +209,8 @@ export interface TrainingRun {
   bestWeights: Float32Array[] | null;
   /** Runs epochs `startEpoch`..settings.epochs (startEpoch 1 unless resuming a checkpoint). */
   fit(callbacks?: Callbacks, startEpoch?: number): EpochMetrics[];
+  /** fit, pausing for the event loop between batches; rejects with InterruptedError once `signal` aborts (trainer.ts fitAsync). */
+  fitAsync(callbacks?: Callbacks, startEpoch?: number, signal?: AbortSignal): Promise<EpochMetrics[]>;
 }
 
 /** A prepared run of a Dataset: a TrainingRun plus the scaling and the config its model file carries. */
@@ -296,28 +298,34 @@ export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingI
     earlyStopper,
     bestWeights,
     fit(callbacks?: Callbacks, startEpoch = 1) {
-      return fit(model, train, {
-        epochs: settings.epochs,
-        batchSize: settings.batchSize,
-        loss: settings.loss,
-        optimizer,
-        rng,
-        ...(targets ? { targets } : {}),
-        ...(test ? { test } : {}),
-        ...(testTargets ? { testTargets } : {}),
-        ...(callbacks ? { callbacks } : {}),
-        regularization,
-        ...(corruption ? { corruption } : {}),
-        ...(testCorrupted ? { testCorrupted } : {}),
-        ...(lrSchedule ? { lrSchedule } : {}),
-        ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
-        ...(earlyStopper ? { earlyStopper } : {}),
-        ...(bestWeights ? { bestWeights } : {}),
-        summary,
-        startEpoch,
-      });
+      return fit(model, train, fitOptions(callbacks, startEpoch));
+    },
+    fitAsync(callbacks?: Callbacks, startEpoch = 1, signal?: AbortSignal) {
+      return fitAsync(model, train, { ...fitOptions(callbacks, startEpoch), ...(signal ? { signal } : {}) });
     },
   };
+  function fitOptions(callbacks: Callbacks | undefined, startEpoch: number): FitOptions {
+    return {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      loss: settings.loss,
+      optimizer,
+      rng,
+      ...(targets ? { targets } : {}),
+      ...(test ? { test } : {}),
+      ...(testTargets ? { testTargets } : {}),
+      ...(callbacks ? { callbacks } : {}),
+      regularization,
+      ...(corruption ? { corruption } : {}),
+      ...(testCorrupted ? { testCorrupted } : {}),
+      ...(lrSchedule ? { lrSchedule } : {}),
+      ...(settings.earlyStopping ? { earlyStopping: settings.earlyStopping } : {}),
+      ...(earlyStopper ? { earlyStopper } : {}),
+      ...(bestWeights ? { bestWeights } : {}),
+      summary,
+      startEpoch,
+    };
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * A run is planned first (everything checked and the data read, nothing written), then run.
  * A killed run resumes from its folder with byte-identical final weights.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
@@ -16,6 +16,7 @@ import { trainingDataset } from '../data/recorded.js';
 import type { Scaling } from '../data/scaling.js';
 import type { ReadOptions } from '../data/source.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { lockOutput, type OutputLock } from '../io/lock.js';
 import { loadModel, saveModel, type ModelConfig } from '../io/model-file.js';
 import { reconstructionPng } from '../viz/figures.js';
 import { readCheckpoint, restoreCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
@@ -25,6 +26,9 @@ import type { Callbacks, EpochMetrics } from './trainer.js';
 
 /** The checkpoint's file name in a run folder; the model file's config names it. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+/** The files a run writes into its folder: a fresh run removes the previous run's before its first save, so the folder never mixes two runs. */
+export const RUN_FILES = ['model.safetensors', CHECKPOINT_FILE, 'metrics.json', 'reconstructions.png'] as const;
 
 /** The held-out fraction when there is no test data and no split is given (scikit-learn's train_test_split holds out 0.25; 0.2 keeps more rows for training). */
 export const DEFAULT_VALIDATION_SPLIT = 0.2;
@@ -57,6 +61,8 @@ export interface RunPlan {
   /** The row limit, recorded so a resumed run reads the same rows. */
   limit: number | undefined;
   resume: { checkpoint: CheckpointState; path: string; scaling: Scaling; history: EpochMetrics[] } | null;
+  /** The folder's lock (one writer at a time), taken by planning and released when the run ends. */
+  lock: OutputLock;
 }
 
 export interface FreshRunOptions {
@@ -76,7 +82,7 @@ export interface FreshRunOptions {
   given?: { hidden?: boolean; batchSize?: boolean; epochs?: boolean };
 }
 
-/** Checks everything and reads the data for a fresh run; writes nothing. Throws ValidationError. */
+/** Checks everything and reads the data for a fresh run. Writes nothing but the folder's lock (`.<out>.aekit.lock`, see io/lock), which the returned plan holds until `executeRun` releases it. Throws ValidationError (bad flags, a folder that holds another run without --force, another process writing it). */
 export async function planFreshRun(settings: Partial<TrainSettings>, o: FreshRunOptions): Promise<RunPlan> {
   // The settings on their own first (a schedule, a variant's options), so every mistake in them
   // is named before the output folder or the data; their fit to the data is checked later.
@@ -87,8 +93,21 @@ export async function planFreshRun(settings: Partial<TrainSettings>, o: FreshRun
     throw new ValidationError(`--validation-split: expected it only without test data, received ${split} with --test-data ${o.testData}`);
   }
   if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new ValidationError(`--out: expected a directory, received the file "${o.out}"`);
-  if (existsSync(join(o.out, 'model.safetensors')) && !o.force) {
-    throw new ValidationError(`--out: expected a folder without a model (pass --force to replace it), received "${o.out}" which has model.safetensors`);
+  // Locked before the folder is looked at, so no other run can write it between the check and the run.
+  const lock = lockOutput(o.out);
+  try {
+    return await planLocked(settings, o, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function planLocked(settings: Partial<TrainSettings>, o: FreshRunOptions, lock: OutputLock): Promise<RunPlan> {
+  const split = o.validationSplit;
+  const present = RUN_FILES.filter((f) => existsSync(join(o.out, f)));
+  if (present.length > 0 && !o.force) {
+    throw new ValidationError(`--out: expected a folder without a run (pass --force to replace it), received "${o.out}" which has ${present.join(', ')}`);
   }
   let data = await loadDataset(o.source, {
     ...(o.limit === undefined ? {} : { limit: o.limit }),
@@ -118,7 +137,7 @@ export async function planFreshRun(settings: Partial<TrainSettings>, o: FreshRun
     if (!given.epochs) (s.epochs = d.epochs), chosen.push([`${d.epochs} epochs`, '--epochs']);
     if (chosen.length) notes.push(`for ${data.train.rows} rows of ${data.train.cols} ${data.perFeature ? 'features' : 'values'}: ${chosen.map((c) => c[0]).join(', ')} (${chosen.map((c) => c[1]).join(', ')} to choose)`);
   }
-  return { settings: s, data, limit: o.limit, out: o.out, backend: o.backend, notes, resume: null };
+  return { settings: s, data, limit: o.limit, out: o.out, backend: o.backend, notes, resume: null, lock };
 }
 
 /** The settings a run recorded in its model file, back as TrainSettings. */
@@ -145,6 +164,16 @@ export function settingsFromConfig(c: ModelConfig): Partial<TrainSettings> {
  * and machine give the same weights. Throws ValidationError for a folder that cannot resume.
  */
 export async function planResume(dir: string, o: { epochs?: number; backend?: string } = {}): Promise<RunPlan> {
+  const lock = lockOutput(dir, '--resume');
+  try {
+    return await planResumeLocked(dir, o, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function planResumeLocked(dir: string, o: { epochs?: number; backend?: string }, lock: OutputLock): Promise<RunPlan> {
   const modelPath = join(dir, 'model.safetensors');
   const choice = o.backend ?? 'auto';
   let loaded = loadModel(modelPath, resolveBackend(choice).backend);
@@ -174,6 +203,7 @@ export async function planResume(dir: string, o: { epochs?: number; backend?: st
     backend: loaded.model.backend,
     notes: [`resuming ${dir} after epoch ${checkpoint.epoch}, to epoch ${settings.epochs}`],
     resume: { checkpoint, path: ckPath, scaling: loaded.config.scaling, history },
+    lock,
   };
 }
 
@@ -193,7 +223,15 @@ export interface RunResult {
  * when early stopping restored the best epoch, the model with that epoch's weights.
  * `log` receives the lines a user should see on stderr (notes, early stopping).
  */
-export function executeRun(plan: RunPlan, o: { callbacks?: Callbacks; log?: (line: string) => void } = {}): RunResult {
+export async function executeRun(plan: RunPlan, o: { callbacks?: Callbacks; log?: (line: string) => void; signal?: AbortSignal } = {}): Promise<RunResult> {
+  try {
+    return await executeLocked(plan, o);
+  } finally {
+    plan.lock.release();
+  }
+}
+
+async function executeLocked(plan: RunPlan, o: { callbacks?: Callbacks; log?: (line: string) => void; signal?: AbortSignal }): Promise<RunResult> {
   const { settings, data, out, backend, notes, resume, limit } = plan;
   const log = o.log ?? (() => {});
   const modelPath = join(out, 'model.safetensors');
@@ -202,6 +240,10 @@ export function executeRun(plan: RunPlan, o: { callbacks?: Callbacks; log?: (lin
   const run = prepareTraining(settings, data, backend, { inPlace: true, ...(resume ? { scaling: resume.scaling } : {}) });
   const startEpoch = resume ? restoreCheckpoint(run, resume.checkpoint, resume.path) : 1;
   ensureDir(out);
+  if (!resume) {
+    // A fresh run (planning checked --force): the previous run's files go before the first save, so the folder holds one run at every moment.
+    for (const f of RUN_FILES) rmSync(join(out, f), { force: true });
+  }
   run.config.training.checkpoint = CHECKPOINT_FILE;
   if (limit !== undefined) (run.config.training.data as Record<string, unknown>).limit = limit;
   const { scaling, loss, training } = run.config;
@@ -212,7 +254,7 @@ export function executeRun(plan: RunPlan, o: { callbacks?: Callbacks; log?: (lin
   const layers = run.model.config.layers;
   log(`training ${[...layers, ...layers.slice(0, -1).reverse()].join('→')} (${run.model.config.tied ? 'tied, ' : ''}${run.settings.loss}, ${run.settings.optimizer} lr ${run.settings.lr}, batch ${run.settings.batchSize}) on ${run.train.rows} rows of ${data.source}, backend ${backend.name}`);
   const cb = o.callbacks ?? {};
-  run.fit(
+  await run.fitAsync(
     {
       ...cb,
       onEpochEnd: (m) => {
@@ -224,6 +266,7 @@ export function executeRun(plan: RunPlan, o: { callbacks?: Callbacks; log?: (lin
       },
     },
     startEpoch,
+    o.signal,
   );
   const lines: string[] = [];
   const sum = run.summary;

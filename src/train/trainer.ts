@@ -1,5 +1,5 @@
 import type { LossName } from '../core/backend.js';
-import { DivergenceError, ValidationError, expected } from '../core/errors.js';
+import { DivergenceError, InterruptedError, ValidationError, expected } from '../core/errors.js';
 import { matrix, topRows, type Matrix } from '../core/matrix.js';
 import type { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
@@ -117,6 +117,42 @@ export function trainStep(
  * then evaluates the test set. Buffers are allocated once per fit.
  */
 export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochMetrics[] {
+  const steps = fitSteps(model, train, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** How often fitAsync lets the event loop run (signal handlers, timers), in milliseconds of training. */
+export const YIELD_EVERY_MS = 50;
+
+/**
+ * fit, letting the event loop run about every YIELD_EVERY_MS between batches, so a signal
+ * handler can stop training: when `signal` is aborted, the fit stops at the next batch boundary
+ * and rejects with an InterruptedError naming the last completed epoch. Weights and the history
+ * are exactly those of fit (the same steps in the same order); only the pauses differ.
+ */
+export async function fitAsync(model: Autoencoder, train: Matrix, opts: FitOptions & { signal?: AbortSignal }): Promise<EpochMetrics[]> {
+  let last = performance.now();
+  let completed = (opts.startEpoch ?? 1) - 1;
+  const onEnd = opts.callbacks?.onEpochEnd;
+  // The last epoch whose callbacks ran (its files are saved): what an interrupted run keeps.
+  const tracked: FitOptions = { ...opts, callbacks: { ...opts.callbacks, onEpochEnd: (m) => (onEnd?.(m), (completed = m.epoch)) } };
+  const run = fitSteps(model, train, tracked);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    if (performance.now() - last >= YIELD_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+    if (opts.signal?.aborted) throw new InterruptedError(String(opts.signal.reason ?? 'interrupted'), completed);
+  }
+}
+
+/** fit as a generator that pauses after every batch: fit drains it, fitAsync lets the event loop in between. */
+function* fitSteps(model: Autoencoder, train: Matrix, opts: FitOptions): Generator<undefined, EpochMetrics[], undefined> {
   check('epochs', opts.epochs, { kind: 'int', min: 1 });
   check('batchSize', opts.batchSize, { kind: 'int', min: 1 });
   if (train.rows === 0) throw new ValidationError(expected('training set', 'at least one row', 0));
@@ -172,6 +208,7 @@ export function fit(model: Autoencoder, train: Matrix, opts: FitOptions): EpochM
       const loss = trainStep(model, opts.optimizer, input, target, opts.loss, epoch, b + 1, opts.regularization);
       lossSum += loss * count;
       cb.onBatchEnd?.({ epoch, batch: b + 1, batches, loss });
+      yield;
     }
     const seconds = (performance.now() - t0) / 1000;
     const testLoss = opts.test ? evaluate(model, opts.test, opts.loss, opts.testTargets ?? opts.test).loss : null;
