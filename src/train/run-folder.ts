@@ -240,10 +240,10 @@ async function executeLocked(plan: RunPlan, o: { callbacks?: Callbacks; log?: (l
   const run = prepareTraining(settings, data, backend, { inPlace: true, ...(resume ? { scaling: resume.scaling } : {}) });
   const startEpoch = resume ? restoreCheckpoint(run, resume.checkpoint, resume.path) : 1;
   ensureDir(out);
-  if (!resume) {
-    // A fresh run (planning checked --force): the previous run's files go before the first save, so the folder holds one run at every moment.
-    for (const f of RUN_FILES) rmSync(join(out, f), { force: true });
-  }
+  // A fresh run (planning checked --force) removes the previous run's files just before its
+  // first save, so the folder holds one run at every moment, and a run stopped before its
+  // first epoch ends leaves the previous one whole.
+  let clearOld = !resume;
   run.config.training.checkpoint = CHECKPOINT_FILE;
   if (limit !== undefined) (run.config.training.data as Record<string, unknown>).limit = limit;
   const { scaling, loss, training } = run.config;
@@ -260,6 +260,10 @@ async function executeLocked(plan: RunPlan, o: { callbacks?: Callbacks; log?: (l
       onEpochEnd: (m) => {
         cb.onEpochEnd?.(m);
         history.push(m);
+        if (clearOld) {
+          for (const f of RUN_FILES) rmSync(join(out, f), { force: true });
+          clearOld = false;
+        }
         writeCheckpoint(checkpointPath, run, m.epoch);
         saveModel(modelPath, run.model, { scaling, loss, training: { ...training, epochsCompleted: m.epoch } });
         writeFileAtomic(metricsPath, metricsJson());
