@@ -5,6 +5,13 @@
 
 #include <string>
 
+#if defined(__linux__)
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstdio>
+#endif
+
 #include "kernels.h"
 #include "pool.h"
 
@@ -261,6 +268,36 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Unnamed files for atomic saves (io/atomic.ts): a file opened with O_TMPFILE has no name
+// until linkat gives it one, so a process killed (SIGKILL) while writing leaves nothing in the
+// folder. Each returns a non-negative result or -errno; the caller falls back to a named temp
+// file where the kernel or file system lacks O_TMPFILE (EOPNOTSUPP, EISDIR, EINVAL).
+Napi::Value OpenUnnamed(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) return fail(info.Env(), "dir: expected a string"), info.Env().Undefined();
+#if defined(__linux__) && defined(O_TMPFILE)
+  const std::string dir = info[0].As<Napi::String>().Utf8Value();
+  const int fd = open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+  return Napi::Number::New(info.Env(), fd >= 0 ? fd : -errno);
+#else
+  return Napi::Number::New(info.Env(), -95);  // EOPNOTSUPP
+#endif
+}
+
+Napi::Value LinkUnnamed(const Napi::CallbackInfo& info) {
+  int64_t fd;
+  if (!integer(info, 0, "fd", fd)) return info.Env().Undefined();
+  if (!info[1].IsString()) return fail(info.Env(), "path: expected a string"), info.Env().Undefined();
+#if defined(__linux__) && defined(O_TMPFILE)
+  const std::string path = info[1].As<Napi::String>().Utf8Value();
+  char proc[64];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", (int)fd);
+  const int r = linkat(AT_FDCWD, proc, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW);
+  return Napi::Number::New(info.Env(), r == 0 ? 0 : -errno);
+#else
+  return Napi::Number::New(info.Env(), -95);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("biasActivation", Napi::Function::New(env, BiasActivation));
@@ -277,6 +314,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("openUnnamed", Napi::Function::New(env, OpenUnnamed));
+  exports.Set("linkUnnamed", Napi::Function::New(env, LinkUnnamed));
   return exports;
 }
 

@@ -190,3 +190,50 @@ test('removeStaleTemps: a temp file whose pid now belongs to a process started a
     }
   });
 });
+
+/**
+ * Kills a child that saves a 64 MB file over and over, at several moments, and returns what the
+ * folder holds after each kill. With unnamed temps (Linux, native addon) nothing but the target
+ * may be there; with named temps (AEKIT_NAMED_TEMPS=1) the kills leave temp files behind.
+ */
+async function killDuringSaves(env: NodeJS.ProcessEnv, trials: number): Promise<string[][]> {
+  const atomicUrl = new URL('./atomic.js', import.meta.url).href;
+  const seen: string[][] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-kill-'));
+  try {
+    for (let i = 0; i < trials; i++) {
+      const script = `import { writeFileAtomic } from ${JSON.stringify(atomicUrl)};
+        const bytes = new Uint8Array(64 << 20).fill(7);
+        process.stdout.write('ready\\n');
+        for (;;) writeFileAtomic(${JSON.stringify(join(dir, 'model.safetensors'))}, bytes);`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((res) => child.stdout!.once('data', () => res()));
+      await new Promise((res) => setTimeout(res, 150 + 37 * i));
+      child.kill('SIGKILL');
+      await new Promise((res) => child.once('exit', res));
+      seen.push(readdirSync(dir).sort());
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return seen;
+}
+
+test('a save killed by SIGKILL leaves no temp file where the kernel offers unnamed files (O_TMPFILE)', async (t) => {
+  const { unnamedFileCalls } = await import('../backends/native/index.js');
+  if (process.platform !== 'linux' || !unnamedFileCalls()) return t.skip('needs Linux and the native addon');
+  const unnamed = await killDuringSaves({}, 8);
+  for (const names of unnamed) assert.ok(names.every((n) => n === 'model.safetensors'), `left behind: ${names.join(', ')}`);
+  // The same kills with named temp files do leave them: the test can tell the two apart.
+  const named = await killDuringSaves({ AEKIT_NAMED_TEMPS: '1' }, 8);
+  assert.ok(named.some((names) => names.some((n) => n.endsWith('.tmp'))), `named temps: ${JSON.stringify(named)}`);
+});
+
+test('a save through an unnamed file gets the same permissions as a plain write', () => {
+  withTempDir((dir) => {
+    writeFileSync(join(dir, 'plain'), 'x');
+    writeFileAtomic(join(dir, 'atomic'), 'x');
+    assert.equal(statSync(join(dir, 'atomic')).mode, statSync(join(dir, 'plain')).mode);
+    assert.deepEqual(readdirSync(dir).sort(), ['atomic', 'plain']);
+  });
+});

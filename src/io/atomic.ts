@@ -1,7 +1,29 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ValidationError } from '../core/errors.js';
+import { constants as osConstants } from 'node:os';
+import { unnamedFileCalls } from '../backends/native/index.js';
 import { writerGone } from './owner.js';
+
+/**
+ * Whether saves write an unnamed file first (Linux's O_TMPFILE, through the native addon).
+ * `AEKIT_NAMED_TEMPS=1` turns it off, so tests can exercise the named-temp path that other
+ * systems and file systems use.
+ */
+function unnamedTemps(): boolean {
+  return process.platform === 'linux' && process.env.AEKIT_NAMED_TEMPS !== '1';
+}
+
+/** A Node-style error (`code`, `errno`, `syscall`, `path`) for an errno the addon returned. */
+function errnoError(errno: number, syscall: string, path: string): NodeJS.ErrnoException {
+  const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
+  const e: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`);
+  e.code = code;
+  e.errno = -errno;
+  e.syscall = syscall;
+  e.path = path;
+  return e;
+}
 
 /**
  * Distinguishes temp files made by this process. Together with the pid and a high-resolution
@@ -70,9 +92,11 @@ export function removeLiveTemps(): void {
  * The bytes go to a temp file in the same directory (a rename is atomic only within one file
  * system), are fsynced (so a crash after the rename cannot expose an empty or partial file),
  * and the temp file is then renamed over the target. On any failure the temp file is removed
- * and the original error is rethrown, leaving the target as it was. The first write into a
- * folder also removes stale temp files there (removeStaleTemps): a write killed by SIGKILL leaves
- * its temp file, and the next write cleans it up.
+ * and the original error is rethrown, leaving the target as it was. On Linux with the native
+ * addon the temp file is unnamed (O_TMPFILE) until complete, so a writer killed by SIGKILL
+ * leaves nothing unless killed between naming and renaming it (microseconds). The first write
+ * into a folder also removes stale temp files there (removeStaleTemps): a write killed by
+ * SIGKILL elsewhere leaves its named temp file, and the next write cleans it up.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const target = resolve(path);
@@ -88,16 +112,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   tempCounter += 1;
   const temp = join(dir, `.${base}.${process.pid}.${tempCounter}.${process.hrtime.bigint()}.tmp`);
 
-  // 'wx' refuses to reuse an existing file, so two writers can never share a temp file.
-  let fd: number;
-  try {
-    fd = openSync(temp, 'wx');
-  } catch (err) {
-    // The folder is missing or not writable: the user's path, named in one line.
-    const code = (err as NodeJS.ErrnoException).code ?? 'an error';
-    throw new ValidationError(`${path}: expected a file in a folder that exists and can be written, received ${code} for the folder ${dir}`);
+  // Where the kernel allows, the bytes go to an unnamed file (O_TMPFILE) that is given the temp
+  // name only once complete, just before the rename: a writer killed by SIGKILL mid-save then
+  // leaves nothing behind, not even a stale temp file. Elsewhere a named temp file is used;
+  // 'wx' refuses to reuse an existing file, so two writers can never share one.
+  const calls = unnamedTemps() ? unnamedFileCalls() : null;
+  let fd = calls ? calls.openUnnamed(dir) : -1;
+  const unnamed = fd >= 0;
+  if (!unnamed) {
+    try {
+      fd = openSync(temp, 'wx');
+    } catch (err) {
+      // The folder is missing or not writable: the user's path, named in one line.
+      const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+      throw new ValidationError(`${path}: expected a file in a folder that exists and can be written, received ${code} for the folder ${dir}`);
+    }
+    liveTemps.add(temp);
   }
-  liveTemps.add(temp);
   let fdOpen = true;
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -107,6 +138,11 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
       written += writeSync(fd, bytes, written, bytes.byteLength - written);
     }
     fsyncSync(fd);
+    if (unnamed) {
+      liveTemps.add(temp);
+      const r = calls!.linkUnnamed(fd, temp);
+      if (r < 0) throw errnoError(-r, 'link', temp);
+    }
     fdOpen = false;
     closeSync(fd);
     renameSync(temp, target);
@@ -122,7 +158,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     try {
       unlinkSync(temp);
     } catch {
-      // Already gone, or the directory became unwritable; nothing more can be done.
+      // Already gone (or never named), or the directory became unwritable.
     }
     liveTemps.delete(temp);
     throw err;

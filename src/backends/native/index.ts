@@ -141,6 +141,20 @@ export function loadAddon(): Addon {
   return cached;
 }
 
+/**
+ * The addon's unnamed-file calls (O_TMPFILE and linkat, Linux only) for io/atomic's saves, or
+ * null where the addon does not load or predates them. Each returns a result >= 0 or -errno.
+ */
+export function unnamedFileCalls(): { openUnnamed(dir: string): number; linkUnnamed(fd: number, path: string): number } | null {
+  try {
+    const a = loadAddon() as unknown as Record<string, unknown>;
+    if (typeof a.openUnnamed !== 'function' || typeof a.linkUnnamed !== 'function') return null;
+    return a as unknown as { openUnnamed(dir: string): number; linkUnnamed(fd: number, path: string): number };
+  } catch {
+    return null;
+  }
+}
+
 /** Whether the addon loads here (without throwing), and why not. */
 export function addonStatus(): { ok: true } | { ok: false; error: BackendError } {
   try {
