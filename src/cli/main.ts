@@ -17,6 +17,7 @@ import { errorLine, exitCodeFor } from './exit.js';
 import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
 import { registerInfo } from './info.js';
+import { registerExport } from './export.js';
 import { BACKEND_CHOICES } from '../backends/index.js';
 import { FIX_COMMAND, JS_SLOWDOWN } from '../backends/info.js';
 import { addonStatus, checkThreads, setDefaultThreads } from '../backends/native/index.js';
@@ -38,7 +39,7 @@ function beforeCommand(cmd: Command): void {
   }
 }
 
-const OUTPUT_COMMANDS = ['encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint', 'lab', 'manifold', 'anomaly', 'score'];
+const OUTPUT_COMMANDS = ['export', 'encode', 'decode', 'interpolate', 'kernels', 'reconstruct', 'inpaint', 'rd', 'superres', 'energy-inpaint', 'lab', 'manifold', 'anomaly', 'score'];
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerEnergyInpaint(program);
   registerSuperResolution(program);
   registerManifold(program);
+  registerExport(program);
   registerInfo(program);
   for (const c of program.commands) {
     c.exitOverride().configureOutput({ outputError: () => {} });
