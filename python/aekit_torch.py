@@ -2,7 +2,9 @@
 """PyTorch side of aekit's interop checks and side-by-side runs.
 
   eval  --model FILE [--mnist DIR]        load an aekit model file into the notebook's
-                                          nn.Module with load_state_dict, print its test MSE
+                                          nn.Module with load_state_dict, print its test MSE;
+        [--layers 784,30 --activation A --output-activation A]
+                                          the same for a plain state_dict (no aekit metadata)
   train --hidden D [--epochs N] [--seed S] run the notebook's training loop, print per-epoch
                                           losses and the final test MSE
   bench --hidden D [--dropout P] [--epochs N] [--threads T]
@@ -83,13 +85,38 @@ def scaled(raw, scaling):
     return lo + (raw - scaling['min']) * (hi - lo) / (scaling['max'] - scaling['min'])
 
 
+def fail(message):
+    """A one-line refusal on stderr with exit code 2, as ae's own."""
+    print(f'aekit_torch: {message}', file=sys.stderr)
+    sys.exit(2)
+
+
 def cmd_eval(args):
-    tensors, meta = read_safetensors(args.model)
-    config = json.loads(meta['config'])
-    arch = config['architecture']
-    model = Autoencoder(arch['layers'], arch['activation'], arch['outputActivation'])
+    try:
+        tensors, meta = read_safetensors(args.model)
+    except (OSError, ValueError, KeyError, struct.error) as e:
+        fail(f'{args.model}: expected a safetensors file, received one that cannot be read ({type(e).__name__}: {e})')
+    if 'config' in meta:
+        config = json.loads(meta['config'])
+        arch = config['architecture']
+        layers, act, out_act, scaling = arch['layers'], arch['activation'], arch['outputActivation'], config['scaling']
+    elif args.layers:
+        # A plain state_dict (what PyTorch's save_file(model.state_dict()) writes), described
+        # by the flags: the notebook's module, or a flat nn.Sequential of the same layers.
+        layers = [int(v) for v in args.layers.split(',')]
+        act, out_act = args.activation, args.output_activation
+        scaling = {'kind': 'symmetric', 'min': 0, 'max': 255}
+        for prefix in ('module.', '_orig_mod.', 'model.'):
+            if tensors and all(k.startswith(prefix) for k in tensors):
+                tensors = {k[len(prefix):]: v for k, v in tensors.items()}
+    else:
+        fail(f'{args.model}: expected aekit metadata (a "config" entry), received a plain state_dict; '
+             f'import it with: ae import --in {args.model} --out model.safetensors (or pass --layers here)')
+    model = Autoencoder(layers, act, out_act)
+    if tensors and all(k.split('.')[0].isdigit() for k in tensors):
+        model = nn.Sequential(*model.encoder, *model.decoder)
     result = model.load_state_dict(tensors, strict=True)
-    x = scaled(read_idx_images(os.path.join(mnist_dir(args.mnist), 't10k-images-idx3-ubyte')), config['scaling'])
+    x = scaled(read_idx_images(os.path.join(mnist_dir(args.mnist), 't10k-images-idx3-ubyte')), scaling)
     if args.limit:
         x = x[:args.limit]
     with torch.no_grad():
@@ -178,6 +205,9 @@ def main():
     e.add_argument('--model', required=True)
     e.add_argument('--mnist')
     e.add_argument('--limit', type=int, default=0)
+    e.add_argument('--layers', help='for a plain state_dict: the encoder sizes, e.g. 784,30')
+    e.add_argument('--activation', default='tanh')
+    e.add_argument('--output-activation', default='tanh')
     t = sub.add_parser('train')
     t.add_argument('--hidden', type=int, default=30)
     t.add_argument('--epochs', type=int, default=20)

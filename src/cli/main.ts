@@ -18,6 +18,7 @@ import { registerReconstruct } from './reconstruct.js';
 import { registerTrain } from './train.js';
 import { registerInfo } from './info.js';
 import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 import { BACKEND_CHOICES } from '../backends/index.js';
 import { FIX_COMMAND, JS_SLOWDOWN } from '../backends/info.js';
 import { addonStatus, checkThreads, setDefaultThreads } from '../backends/native/index.js';
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
   registerEnergyInpaint(program);
   registerSuperResolution(program);
   registerManifold(program);
+  registerImport(program);
   registerExport(program);
   registerInfo(program);
   for (const c of program.commands) {

@@ -80,6 +80,10 @@ function fail(source: string, what: string, rule: string, received: unknown): ne
 
 /** Validates the metadata's config; any problem becomes a ModelFormatError naming the file. */
 export function parseModelConfig(metadata: Record<string, string>, source: string): ModelConfig {
+  if (metadata.format === undefined && metadata.config === undefined) {
+    // What safetensors.torch.save_file(model.state_dict(), …) writes: weights, no metadata.
+    throw new ModelFormatError(oneLine(`${source}: expected aekit metadata ("format" and "config"), received a plain state_dict; import it with: ae import --in ${source} --out model.safetensors`));
+  }
   if (metadata.format !== MODEL_FORMAT) fail(source, 'metadata "format"', show(MODEL_FORMAT), metadata.format);
   let raw: unknown;
   try {
