@@ -179,6 +179,7 @@ export interface TrainingPlan {
   dataBytes?: number;
 }
 
+
 /** Float32 values of the model's parameters: encoder weights and biases, then the decoder's (no weights when tied). */
 export function parameterCount(layers: readonly number[], tied: boolean): number {
   let n = 0;
@@ -186,6 +187,12 @@ export function parameterCount(layers: readonly number[], tied: boolean): number
     const w = layers[i]! * layers[i + 1]!;
     n += w + layers[i + 1]! + layers[i]! + (tied ? 0 : w);
   }
+  return n;
+}
+
+function encoderWeights(layers: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i + 1 < layers.length; i++) n += layers[i]! * layers[i + 1]!;
   return n;
 }
 
@@ -203,7 +210,8 @@ function workspaceRows(rows: number, batchSize: number, testRows: number): numbe
  * optimiser's state (Adam's two moments, SGD's velocity), the best epoch's weights when early
  * stopping restores them, the activations and their gradients for a batch in every layer
  * (forward and backward, for each batch size the workspace keeps), the batch buffers, the
- * shuffle order, and the data still to be read or copied.
+ * shuffle order, the transposed weights a tied model's file holds, and the data still to be
+ * read or copied. Saving a model or checkpoint writes the tensors from where they are (no copy).
  */
 export function estimateTraining(p: TrainingPlan): MemoryEstimate {
   const f32 = 4;
@@ -223,6 +231,8 @@ export function estimateTraining(p: TrainingPlan): MemoryEstimate {
     ['best weights', p.bestWeights ? params : 0],
     ['activations', 2 * ws * outWidths * f32],
     ['batches', batchBuffers + 4 * p.rows],
+    // A tied model's file also holds each decoder weight, transposed from its encoder's while saving.
+    ['saving', p.tied ? encoderWeights(sizes) * f32 : 0],
     ['data', p.dataBytes ?? 0],
   ]);
 }

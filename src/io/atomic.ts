@@ -74,7 +74,7 @@ export function removeLiveTemps(): void {
  * folder also removes stale temp files there (removeStaleTemps): a write killed by SIGKILL leaves
  * its temp file, and the next write cleans it up.
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): void {
   const target = resolve(path);
   const dir = dirname(target);
   // The base is shortened so a long (but valid) target name cannot push the temp name past
@@ -100,11 +100,14 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   liveTemps.add(temp);
   let fdOpen = true;
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    // writeSync may write fewer bytes than asked (large buffers, some file systems).
-    let written = 0;
-    while (written < bytes.byteLength) {
-      written += writeSync(fd, bytes, written, bytes.byteLength - written);
+    // Parts (a safetensors file's header and tensors) are written one after another, never joined.
+    const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    for (const bytes of parts) {
+      // writeSync may write fewer bytes than asked (large buffers, some file systems).
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      }
     }
     fsyncSync(fd);
     fdOpen = false;
