@@ -148,12 +148,64 @@ export function describeParts(parts: readonly MemoryPart[]): string {
  * `<what>: expected <thing> that fits in the 24.6 GB available (MemAvailable), received one
  * needing about 28.5 GB (Adam 8.8 GB, weights 4.4 GB, ...)`, with `hint` after it.
  */
-export function checkMemory(what: string, need: MemoryEstimate, thing: string, opts: { limit?: MemoryLimit; hint?: string } = {}): void {
+export function checkMemory(what: string, need: MemoryEstimate, thing: string, opts: { limit?: MemoryLimit; hint?: string; received?: string } = {}): void {
   const limit = opts.limit ?? memoryLimit();
   if (need.bytes <= limit.bytes) return;
   throw new ValidationError(
-    `${what}: expected ${thing} that fits in the ${formatBytes(limit.bytes)} available (${limit.source}), received one needing about ${formatBytes(need.bytes)} (${describeParts(need.parts)})${opts.hint ? `; ${opts.hint}` : ''}`,
+    `${what}: expected ${thing} that fits in the ${formatBytes(limit.bytes)} available (${limit.source}), received ${opts.received ?? 'one'} needing about ${formatBytes(need.bytes)} (${describeParts(need.parts)})${opts.hint ? `; ${opts.hint}` : ''}`,
   );
+}
+
+/** The largest n in [0, max] with fits(n), for a fits that holds up to some n and not after. */
+export function largestFitting(max: number, fits: (n: number) => boolean): number {
+  let lo = 0;
+  let hi = max + 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A picture's size for `rows` rows, and what else drawing them holds (the decoded rows, ...). */
+export interface PicturePlan {
+  width: number;
+  height: number;
+  /** Other allocations for the rows, as estimate parts. */
+  parts: MemoryPart[];
+}
+
+/**
+ * Refuses a picture of `rows` rows that Node cannot hold in one buffer (PNG's filtered copy
+ * of its RGBA pixels, a byte more a line, must be one Buffer), or that, with what else drawing
+ * it holds, does not fit in the memory available; the message names the picture, the estimate,
+ * the limit and how many rows would fit. `plan(n)` sizes it for n rows.
+ */
+export function checkPicture(what: string, rows: number, plan: (rows: number) => PicturePlan, opts: { limit?: MemoryLimit } = {}): void {
+  const bytesOf = (p: PicturePlan) => ({ raster: 4 * p.width * p.height, filtered: (4 * p.width + 1) * p.height });
+  const p = plan(rows);
+  const b = bytesOf(p);
+  const shape = `a ${p.width}x${p.height} picture`;
+  if (Math.max(b.raster, b.filtered) > MAX_TYPED_ARRAY_LENGTH) {
+    const fit = largestFitting(rows, (n) => {
+      const q = bytesOf(plan(n));
+      return Math.max(q.raster, q.filtered) <= MAX_TYPED_ARRAY_LENGTH;
+    });
+    throw new ValidationError(
+      `${what}: expected a picture of at most ${formatBytes(MAX_TYPED_ARRAY_LENGTH)} (Node's largest buffer), received ${rows} rows needing ${shape} of ${formatBytes(b.filtered)}; at most about ${fit} rows fit`,
+    );
+  }
+  const limit = opts.limit ?? memoryLimit();
+  const need = (q: PicturePlan) => {
+    const qb = bytesOf(q);
+    // The RGBA raster, PNG's filtered copy, and a quarter of the raster for the compressed stream.
+    return estimate([['picture', qb.raster], ['PNG encoding', qb.filtered + Math.ceil(qb.raster / 4)], ...q.parts]);
+  };
+  const e = need(p);
+  if (e.bytes <= limit.bytes) return;
+  const fit = largestFitting(rows, (n) => need(plan(n)).bytes <= limit.bytes);
+  checkMemory(what, e, 'a picture', { limit, received: `${rows} rows (${shape})`, hint: `at most about ${fit} rows fit` });
 }
 
 // ---------------------------------------------------------------------------------------------

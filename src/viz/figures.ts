@@ -124,6 +124,14 @@ export interface ReconstructionLayout {
 const BAND_GAP = 6;
 const GRID_PAD = 2;
 
+/** The size of reconstructionLayout's picture, without laying out its bands. */
+export function reconstructionSize(count: number, shape: { width: number; height: number }, picture: boolean, corrupted: boolean): { width: number; height: number } {
+  const l = reconstructionLayout(Math.min(count, 10), shape, picture, corrupted);
+  const bands = Math.ceil(count / 10);
+  const bandHeight = l.bands[0]?.height ?? 0;
+  return { width: l.width, height: bands === 0 ? 0 : bands * bandHeight + BAND_GAP * (bands - 1) };
+}
+
 /**
  * Where reconstructionPng draws `count` rows of pictures of `shape` (a table's row: width × 1):
  * bands of ten, each the labelled rows (input and reconstruction, or clean, corrupted and
@@ -151,12 +159,6 @@ export function reconstructionLayout(count: number, shape: { width: number; heig
     y += height + BAND_GAP;
   }
   return { width, height: Math.max(0, y - BAND_GAP), count, zoom, labelScale, margin, labelPad, labels, rowHeight, rowGap, bands };
-}
-
-/** The bytes reconstructionPng's picture takes while it is drawn and encoded: the RGBA raster, PNG's filtered copy (a byte more a line), and an allowance for the compressed stream. */
-export function pictureBytes(width: number, height: number): { raster: number; encoding: number } {
-  const raster = 4 * width * height;
-  return { raster, encoding: (4 * width + 1) * height + Math.ceil(raster / 4) };
 }
 
 /**
