@@ -458,7 +458,7 @@ export function decodeRows(
     // The text is made and written a chunk at a time; the decoded rows are held whole.
     const limit = memoryLimit();
     const need = (k: number) => estimate([['decoded rows', 4 * k * width]]);
-    checkMemory(what, need(n), 'decoded rows', { limit, received: `${n} rows`, hint: `at most about ${largestFitting(n, (k) => need(k).bytes <= limit.bytes)} rows fit` });
+    checkMemory(what, need(n), 'an output', { limit, received: `${n} decoded rows`, hint: `at most about ${largestFitting(n, (k) => need(k).bytes <= limit.bytes)} rows fit` });
   }
   const rows = model.decode(topRows(decoded.codes, n));
   let contents: Uint8Array | string | Iterable<string>;
