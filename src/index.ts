@@ -2,6 +2,7 @@
 export type { Backend, ActivationName, LossName, AdamStep, SgdStep } from './core/backend.js';
 export { ACTIVATIONS, LOSSES } from './core/backend.js';
 export { AeError, ValidationError, DataFormatError, ModelFormatError, DivergenceError, BackendError } from './core/errors.js';
+export { memoryLimit, estimateTraining, checkMemory, checkPicture, parseByteSize, formatBytes, MAX_TYPED_ARRAY_LENGTH, type MemoryLimit, type MemoryEstimate, type TrainingPlan } from './core/memory.js';
 export { matrix, topRows, rowSlice, type Matrix } from './core/matrix.js';
 export { Rng } from './core/rng.js';
 export { resolveBackend, JsBackend, BACKEND_CHOICES, type BackendChoice } from './backends/index.js';
@@ -13,7 +14,7 @@ export { Sgd, type SgdOptions } from './optim/sgd.js';
 export type { Optimizer } from './optim/optimizer.js';
 export { fit, trainStep, type FitOptions, type Callbacks, type EpochMetrics, type BatchInfo } from './train/trainer.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
-export { prepareTraining, setupTraining, resolveSettings, NOTEBOOK_SETTINGS, type TrainSettings, type Training, type TrainingRun, type TrainingInputs, type PrepareOptions } from './train/recipe.js';
+export { prepareTraining, setupTraining, resolveSettings, checkTrainingMemory, NOTEBOOK_SETTINGS, type TrainSettings, type Training, type TrainingRun, type TrainingInputs, type PrepareOptions } from './train/recipe.js';
 export { loadDataset, loadMnistDataset, scaled, splitValidation, validationMask, type Dataset, type DatasetOptions } from './data/dataset.js';
 export { DATA_KINDS, detectKind, readSource, recordProblem, type DataKind, type DataRecord, type ReadOptions } from './data/source.js';
 export { loadMnist, MNIST_RAW_RANGE } from './data/mnist.js';

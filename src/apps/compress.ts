@@ -28,7 +28,8 @@ import { CODE_DTYPES, codesModelOf, decodeCodes, encodeCodes, DTYPE_BYTES, type 
 import type { LoadedModel } from '../io/model-file.js';
 import { prepareTraining, resolveSettings } from '../train/recipe.js';
 import { PALETTE, PlotCanvas, type Color } from '../viz/plot.js';
-import { encodePng, imageGrid, type Raster } from '../viz/image.js';
+import { encodePng, gridSize, imageGrid, type Raster } from '../viz/image.js';
+import { checkMemory, checkPicture, estimate, largestFitting, memoryLimit } from '../core/memory.js';
 
 export type RdMethod = 'autoencoder' | 'pca' | 'raw' | 'png' | 'deflate';
 
@@ -411,14 +412,27 @@ function csvNumber(v: number): string {
 
 /** A CSV of rows, headed by `columns` when they fit (quoted as RFC 4180 asks when a name holds a comma, quote or newline). */
 export function csvOf(m: Matrix, columns: string[] | null = null): string {
+  return [...csvChunks(m, columns)].join('');
+}
+
+/**
+ * csvOf's text in pieces of `rowsPerChunk` rows, made as they are asked for: a CSV of any
+ * size is written without one string of it (V8's strings end at about 512 M characters).
+ */
+export function* csvChunks(m: Matrix, columns: string[] | null = null, rowsPerChunk = 10000): Generator<string, void, undefined> {
   const quote = (name: string) => (/[",\r\n]/.test(name) ? `"${name.replace(/"/g, '""')}"` : name);
-  const lines: string[] = columns && columns.length === m.cols ? [columns.map(quote).join(',')] : [];
-  for (let r = 0; r < m.rows; r++) {
-    const row: string[] = [];
-    for (let j = 0; j < m.cols; j++) row.push(csvNumber(m.data[r * m.cols + j]!));
-    lines.push(row.join(','));
+  const header = columns && columns.length === m.cols;
+  if (header) yield columns.map(quote).join(',') + '\n';
+  else if (m.rows === 0) yield '\n';
+  for (let start = 0; start < m.rows; start += rowsPerChunk) {
+    const lines: string[] = [];
+    for (let r = start; r < Math.min(m.rows, start + rowsPerChunk); r++) {
+      const row: string[] = [];
+      for (let j = 0; j < m.cols; j++) row.push(csvNumber(m.data[r * m.cols + j]!));
+      lines.push(row.join(','));
+    }
+    yield lines.join('\n') + '\n';
   }
-  return lines.join('\n') + '\n';
 }
 
 /**
@@ -431,21 +445,34 @@ export function csvOf(m: Matrix, columns: string[] | null = null): string {
 export function decodeRows(
   { model, config }: LoadedModel,
   decoded: DecodedCodes,
-  opts: { kind: 'png' | 'csv'; count?: number; image?: { width: number; height: number } | null },
-): { contents: Uint8Array | string; report: string } {
+  opts: { kind: 'png' | 'csv'; count?: number; image?: { width: number; height: number } | null; what?: string },
+): { contents: Uint8Array | string | Iterable<string>; report: string } {
   const n = Math.min(decoded.codes.rows, opts.count ?? (opts.kind === 'png' ? 100 : decoded.codes.rows));
-  const rows = model.decode(topRows(decoded.codes, n));
-  let contents: Uint8Array | string;
+  const what = opts.what ?? 'count';
+  const width = model.inputSize;
   if (opts.kind === 'png') {
     if (!opts.image) throw new ValidationError(expected('decode to a picture', 'an image shape', 'none'));
-    const unit = { rows: rows.rows, cols: rows.cols, data: toUnit(rows.data, config.scaling, rows.data) };
-    contents = encodePng(imageGrid(unit, { ...opts.image, cols: Math.min(10, n), range: [0, 1], zoom: 2 }));
+    const grid = (k: number) => ({ ...opts.image!, cols: Math.max(1, Math.min(10, k)), range: [0, 1] as const, zoom: 2 });
+    checkPicture(what, n, (k) => ({ ...gridSize(k, grid(k)), parts: [['decoded rows', 4 * k * width]] }));
   } else {
-    contents = csvOf({ rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) }, recordedColumns(config));
+    // The text is made and written a chunk at a time; the decoded rows are held whole.
+    const limit = memoryLimit();
+    const need = (k: number) => estimate([['decoded rows', 4 * k * width]]);
+    checkMemory(what, need(n), 'an output', { limit, received: `${n} decoded rows`, hint: `at most about ${largestFitting(n, (k) => need(k).bytes <= limit.bytes)} rows fit` });
+  }
+  const rows = model.decode(topRows(decoded.codes, n));
+  let contents: Uint8Array | string | Iterable<string>;
+  if (opts.kind === 'png') {
+    const unit = { rows: rows.rows, cols: rows.cols, data: toUnit(rows.data, config.scaling, rows.data) };
+    contents = encodePng(imageGrid(unit, { ...opts.image!, cols: Math.min(10, n), range: [0, 1], zoom: 2 }));
+  } else {
+    const raw = { rows: rows.rows, cols: rows.cols, data: unscaleInto(rows.data, config.scaling, rows.data) };
+    // A small CSV as one string; a large one as chunks made while it is written.
+    contents = raw.rows * raw.cols <= 1 << 20 ? csvOf(raw, recordedColumns(config)) : csvChunks(raw, recordedColumns(config));
   }
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of rows.data) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-  const what = opts.kind === 'png' ? 'pictures' : `rows of raw values (${Number(lo.toPrecision(5))} to ${Number(hi.toPrecision(5))})`;
-  return { contents, report: `${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${what}` };
+  const decodedTo = opts.kind === 'png' ? 'pictures' : `rows of raw values (${Number(lo.toPrecision(5))} to ${Number(hi.toPrecision(5))})`;
+  return { contents, report: `${n} of ${decoded.codes.rows} codes (${decoded.dtype}) decoded to ${decodedTo}` };
 }

@@ -74,7 +74,7 @@ export function registerDecode(program: Command): void {
       if (kind === 'png' && !image) {
         throw new UsageError(`--out: expected .csv for a model of ${loaded.model.inputSize} values per row (a PNG needs pictures: square rows, or a model trained on images), received "${f.out}"`);
       }
-      const { contents, report } = decodeRows(loaded, decoded, { kind, image, ...(count === undefined ? {} : { count }) });
+      const { contents, report } = decodeRows(loaded, decoded, { kind, image, what: '--count', ...(count === undefined ? {} : { count }) });
       writeFileAtomic(f.out, contents);
       process.stdout.write(`wrote ${f.out}: ${report}\n`);
     });

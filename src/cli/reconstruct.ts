@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
-import { reconstructionPng } from '../viz/figures.js';
+import { checkPicture } from '../core/memory.js';
+import { reconstructionPng, reconstructionSize } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
 import { checkFileOutput, evalData, loadModelFlag } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
@@ -29,7 +30,11 @@ export function registerReconstruct(program: Command): void {
       checkFileOutput('--out', f.out, '.png', f.force === true);
       const loaded = loadModelFlag(f.model, f.backend);
       const data = await evalData(loaded, f.data, count, f);
-      const rows = scaled(data.test!, loaded.config.scaling);
+      // Refused before the rows are scaled and drawn: a picture Node cannot hold, or one that does not fit in memory.
+      const test = data.test!;
+      const shape = data.image ?? { width: test.cols, height: 1 };
+      checkPicture('--count', Math.min(count, test.rows), (n) => ({ ...reconstructionSize(n, shape, data.image !== null, false), parts: [['scaled rows', 4 * n * test.cols]] }));
+      const rows = scaled(test, loaded.config.scaling);
       writeFileAtomic(f.out, reconstructionPng(loaded.model, loaded.config.scaling, rows, data.image, count));
       process.stdout.write(`wrote ${f.out}\n`);
     });

@@ -98,7 +98,7 @@ export function removeLiveTemps(): void {
  * into a folder also removes stale temp files there (removeStaleTemps): a write killed by
  * SIGKILL elsewhere leaves its named temp file, and the next write cleans it up.
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string | Iterable<Uint8Array | string>): void {
   const target = resolve(path);
   const dir = dirname(target);
   // The base is shortened so a long (but valid) target name cannot push the temp name past
@@ -131,11 +131,15 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
   let fdOpen = true;
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    // writeSync may write fewer bytes than asked (large buffers, some file systems).
-    let written = 0;
-    while (written < bytes.byteLength) {
-      written += writeSync(fd, bytes, written, bytes.byteLength - written);
+    // Parts (a safetensors file's header and tensors, a CSV's chunks) are written one after another, never joined.
+    const parts: Iterable<Uint8Array | string> = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+    for (const part of parts) {
+      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      // writeSync may write fewer bytes than asked (large buffers, some file systems).
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      }
     }
     fsyncSync(fd);
     if (unnamed) {

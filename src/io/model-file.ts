@@ -2,7 +2,7 @@ import { LOSSES, type Backend, type LossName } from '../core/backend.js';
 import { AeError, ModelFormatError, expected, show } from '../core/errors.js';
 import { Autoencoder, validateArchitecture, type ArchitectureConfig } from '../nn/autoencoder.js';
 import { validateScaling, type Scaling } from '../data/scaling.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, type SafetensorsFile, type TensorInput } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsParts, type SafetensorsFile, type TensorInput } from './safetensors.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const MODEL_FORMAT = 'aekit-autoencoder/1';
@@ -56,13 +56,17 @@ function stateDict(model: Autoencoder): Array<[string, TensorInput]> {
 }
 
 export function encodeModel(model: Autoencoder, meta: Omit<ModelConfig, 'format' | 'architecture'>): Uint8Array {
-  const config: ModelConfig = { format: MODEL_FORMAT, architecture: model.config, ...meta };
-  return encodeSafetensors(stateDict(model), { format: MODEL_FORMAT, config: JSON.stringify(config) });
+  return encodeSafetensors(stateDict(model), modelMetadata(model, meta));
 }
 
-/** Writes the model atomically: a temporary file, then a rename. */
+function modelMetadata(model: Autoencoder, meta: Omit<ModelConfig, 'format' | 'architecture'>): Record<string, string> {
+  const config: ModelConfig = { format: MODEL_FORMAT, architecture: model.config, ...meta };
+  return { format: MODEL_FORMAT, config: JSON.stringify(config) };
+}
+
+/** Writes the model atomically: a temporary file, then a rename; the weights are written from where they are, not copied into one buffer first. */
 export function saveModel(path: string, model: Autoencoder, meta: Omit<ModelConfig, 'format' | 'architecture'>): void {
-  writeFileAtomic(path, encodeModel(model, meta));
+  writeFileAtomic(path, safetensorsParts(stateDict(model), modelMetadata(model, meta)));
 }
 
 /**

@@ -65,6 +65,26 @@ export function encodeSafetensors(
   tensors: ReadonlyArray<readonly [string, TensorInput]> | ReadonlyMap<string, TensorInput>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * encodeSafetensors' bytes as consecutive parts, without one buffer of the whole file: the
+ * header, then each tensor's bytes (on a little-endian host, views of the tensors' own memory,
+ * so writing a model or checkpoint takes no copy of it and no file is too big for one Buffer).
+ * The tensors must not change until the parts are written.
+ */
+export function safetensorsParts(
+  tensors: ReadonlyArray<readonly [string, TensorInput]> | ReadonlyMap<string, TensorInput>,
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
   // Arrays of pairs and Maps both iterate as [name, tensor] pairs.
   const entries: Array<readonly [string, TensorInput]> = [...(tensors as Iterable<readonly [string, TensorInput]>)];
   const seen = new Set<string>();
@@ -123,23 +143,24 @@ export function encodeSafetensors(
     throw new ValidationError(expected('safetensors header size', `at most ${MAX_HEADER_BYTES} bytes`, headerLength));
   }
 
-  const out = new Uint8Array(8 + headerLength + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerLength), true);
-  out.set(headerRaw, 8);
-  out.fill(0x20, 8 + headerRaw.length, 8 + headerLength);
-
-  let pos = 8 + headerLength;
+  const head = new Uint8Array(8 + headerLength);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
+  head.set(headerRaw, 8);
+  head.fill(0x20, 8 + headerRaw.length, 8 + headerLength);
+  const parts: Uint8Array[] = [head];
   for (const [, tensor] of entries) {
+    if (tensor.data.length === 0) continue;
     if (HOST_IS_LITTLE_ENDIAN) {
-      // Copying the raw bytes keeps NaN payloads and -0 bit-exact.
-      out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), pos);
+      // The raw bytes keep NaN payloads and -0 bit-exact.
+      parts.push(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
     } else {
-      for (let i = 0; i < tensor.data.length; i++) view.setFloat32(pos + 4 * i, tensor.data[i]!, true);
+      const bytes = new Uint8Array(tensor.data.byteLength);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < tensor.data.length; i++) view.setFloat32(4 * i, tensor.data[i]!, true);
+      parts.push(bytes);
     }
-    pos += tensor.data.byteLength;
   }
-  return out;
+  return parts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,5 +427,5 @@ export function writeSafetensorsFile(
   tensors: ReadonlyArray<readonly [string, TensorInput]> | ReadonlyMap<string, TensorInput>,
   metadata: Record<string, string> = {},
 ): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, safetensorsParts(tensors, metadata));
 }

@@ -1,6 +1,7 @@
 import { ACTIVATIONS, type ActivationName, type Backend, type LossName } from '../core/backend.js';
 import { ValidationError, expected } from '../core/errors.js';
 import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
+import { checkLayerLengths, checkMemory, estimate, parameterCount } from '../core/memory.js';
 import type { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { Dense, Param } from './dense.js';
@@ -40,6 +41,7 @@ export function validateArchitecture(c: unknown): ArchitectureConfig {
   check('activation', o.activation, { kind: 'oneOf', choices: ACTIVATIONS });
   check('outputActivation', o.outputActivation, { kind: 'oneOf', choices: ACTIVATIONS });
   check('tied', o.tied, { kind: 'boolean' });
+  checkLayerLengths('layers', o.layers as number[]);
   return {
     layers: [...(o.layers as number[])],
     activation: o.activation as ActivationName,
@@ -69,6 +71,9 @@ export class Autoencoder {
   constructor(config: ArchitectureConfig, readonly backend: Backend, rng?: Rng) {
     this.config = validateArchitecture(config);
     const sizes = this.config.layers;
+    // Every Param holds its values and its gradient; refused in one line before they are allocated.
+    const bytes = 4 * parameterCount(sizes, this.config.tied);
+    checkMemory('layers', estimate([['weights', bytes], ['gradients', bytes]]), 'a model');
     const depth = sizes.length - 1;
     this.encoder = [];
     this.decoder = [];

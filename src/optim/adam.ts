@@ -44,8 +44,8 @@ export class Adam implements Optimizer {
     this.h.lr = check('lr', value, { kind: 'number', min: 0, minExclusive: true });
   }
 
-  getState(): OptimizerState {
-    return { name: this.name, scalars: { step: this.h.step, lr: this.h.lr }, buffers: [...this.m, ...this.v].map((b) => b.slice()) };
+  getState(opts: { views?: boolean } = {}): OptimizerState {
+    return { name: this.name, scalars: { step: this.h.step, lr: this.h.lr }, buffers: opts.views ? [...this.m, ...this.v] : [...this.m, ...this.v].map((b) => b.slice()) };
   }
 
   setState(state: OptimizerState): void {

@@ -7,8 +7,11 @@ export interface Optimizer {
   lr: number;
   /** Updates every parameter; returns false if any value became NaN or Inf. */
   step(backend: Backend): boolean;
-  /** Everything a resumed run needs to take the next step exactly as this one would (checkpoints). */
-  getState(): OptimizerState;
+  /**
+   * Everything a resumed run needs to take the next step exactly as this one would (checkpoints):
+   * copies of the buffers, or with `views` the optimiser's own (no copy; valid until the next step).
+   */
+  getState(opts?: { views?: boolean }): OptimizerState;
   /** Restores getState's result; throws ValidationError when it is of another optimiser or shape. */
   setState(state: OptimizerState): void;
   /** Settings to record in a model file's config. */

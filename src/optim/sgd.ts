@@ -38,8 +38,8 @@ export class Sgd implements Optimizer {
     this.h.lr = check('lr', value, { kind: 'number', min: 0, minExclusive: true });
   }
 
-  getState(): OptimizerState {
-    return { name: this.name, scalars: { first: this.h.first ? 1 : 0, lr: this.h.lr }, buffers: this.velocity.map((b) => b.slice()) };
+  getState(opts: { views?: boolean } = {}): OptimizerState {
+    return { name: this.name, scalars: { first: this.h.first ? 1 : 0, lr: this.h.lr }, buffers: opts.views ? [...this.velocity] : this.velocity.map((b) => b.slice()) };
   }
 
   setState(state: OptimizerState): void {

@@ -33,7 +33,8 @@ export interface CheckpointState {
 
 /** Writes the run's state after `epoch` completed epochs, atomically. */
 export function writeCheckpoint(path: string, run: TrainingRun, epoch: number): void {
-  const opt = run.optimizer.getState();
+  // The optimiser's own buffers, written where they are (a copy would double its memory at every save).
+  const opt = run.optimizer.getState({ views: true });
   const tensors: Array<[string, TensorInput]> = [];
   run.model.params.forEach((p, i) => tensors.push([`param.${i}`, { shape: [p.value.length], data: p.value }]));
   opt.buffers.forEach((b, i) => tensors.push([`optim.${i}`, { shape: [b.length], data: b }]));

@@ -3,6 +3,7 @@ import { ValidationError, expected } from '../core/errors.js';
 import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
+import { checkLayerLengths, checkMemory, estimateTraining, memoryLimit, type TrainingPlan } from '../core/memory.js';
 import { scaled, validationMask, type Dataset } from '../data/dataset.js';
 import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
@@ -129,6 +130,62 @@ export function layersOf(s: TrainSettings, inputSize: number): number[] {
   if (s.layers === undefined) return [inputSize, s.hidden];
   if (s.layers[0] !== inputSize) throw new ValidationError(expected('layers[0]', `${inputSize} to match the data width`, s.layers[0]));
   return [...s.layers];
+}
+
+/** What a training plan's memory check needs beyond the settings: the data's width and row counts, and what else the run copies. */
+export interface TrainingShape {
+  /** Values per row. */
+  width: number;
+  /** Training rows; 0 when not yet known (then only the model and its optimiser are counted). */
+  rows: number;
+  testRows?: number;
+  targets?: boolean;
+  /** Data still to be read or copied before training, in bytes. */
+  dataBytes?: number;
+}
+
+/**
+ * Refuses, in one line and before anything is allocated, a training plan that cannot be held:
+ * weight matrices longer than a typed array may be, or an estimate (core/memory's
+ * estimateTraining) above the memory available to the process (memoryLimit: the cgroup's
+ * headroom or MemAvailable, or AEKIT_MEMORY_LIMIT). The message names the setting (hidden,
+ * layers, or batch when the batches dominate), the estimate, its parts and the limit; for a
+ * one-layer code, the largest code size that fits.
+ */
+export function checkTrainingMemory(s: TrainSettings, shape: TrainingShape): void {
+  const what = s.layers !== undefined ? 'layers' : 'hidden';
+  const layers = layersOf(s, shape.width);
+  checkLayerLengths(what, layers);
+  const plan = (l: readonly number[]): TrainingPlan => ({
+    layers: l,
+    tied: s.tied,
+    optimizer: s.optimizer,
+    batchSize: s.batchSize,
+    rows: shape.rows,
+    testRows: shape.testRows ?? 0,
+    corruption: s.noise !== undefined,
+    targets: shape.targets === true,
+    bestWeights: s.earlyStopping !== undefined && checkEarlyStopping(s.earlyStopping).restoreBestWeights,
+    dataBytes: shape.dataBytes ?? 0,
+  });
+  const need = estimateTraining(plan(layers));
+  const model = need.parts.filter(([label]) => label !== 'activations' && label !== 'batches' && label !== 'data').reduce((t, p) => t + p[1], 0);
+  const perBatch = need.parts.filter(([label]) => label === 'activations' || label === 'batches').reduce((t, p) => t + p[1], 0);
+  const limit = memoryLimit();
+  if (need.bytes <= limit.bytes) return;
+  let hint: string | undefined;
+  if (s.layers === undefined) {
+    // The estimate grows with the code size: the largest that fits, by bisection.
+    let lo = 0;
+    let hi = s.hidden;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (estimateTraining(plan([shape.width, mid])).bytes <= limit.bytes) lo = mid;
+      else hi = mid;
+    }
+    hint = lo >= 1 ? `at most about ${lo} hidden units fit` : 'not even 1 hidden unit fits';
+  }
+  checkMemory(perBatch > model ? 'batch' : what, need, 'a training plan', { limit, ...(hint ? { hint } : {}) });
 }
 
 export function makeOptimizer(s: TrainSettings, model: Autoencoder): Optimizer {
@@ -270,6 +327,14 @@ export function setupTraining(partial: Partial<TrainSettings>, inputs: TrainingI
   if (settings.earlyStopping?.monitor === 'val_loss' && !test) {
     throw new ValidationError(expected('early stopping monitor val_loss', 'test or held-out rows to monitor', 'no test rows (monitor loss instead)'));
   }
+  // Before anything is allocated: the model, its optimiser and the batches must fit (and the corrupted copy of the test rows).
+  checkTrainingMemory(settings, {
+    width: train.cols,
+    rows: train.rows,
+    testRows: test?.rows ?? 0,
+    targets: targets !== null,
+    dataBytes: settings.noise !== undefined && test ? 4 * test.rows * test.cols : 0,
+  });
   const rng = new Rng(settings.seed);
   const model = new Autoencoder({ layers, activation: settings.activation, outputActivation: outputActivationOf(settings), tied: settings.tied }, backend, rng);
   const optimizer = makeOptimizer(settings, model);
@@ -387,7 +452,17 @@ export interface PrepareOptions {
  */
 export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, backend: Backend, opts: PrepareOptions = {}): Training {
   const settings = resolveSettings(partial);
-  layersOf(settings, data.train.cols);
+  const width = data.train.cols;
+  layersOf(settings, width);
+  // Before the scaled copies (without inPlace) and the inputs made from them (inputsFrom).
+  const rowsBytes = 4 * width * (data.train.rows + (data.test?.rows ?? 0));
+  checkTrainingMemory(settings, {
+    width,
+    rows: data.train.rows,
+    testRows: data.test?.rows ?? 0,
+    targets: opts.inputsFrom !== undefined,
+    dataBytes: (opts.inPlace ? 0 : rowsBytes) + (opts.inputsFrom ? rowsBytes : 0),
+  });
   // A table's columns have their own units: each gets its own range (fitted on the training
   // rows); images share one.
   // Data already in [0, 1] is BCE's own domain: left as it is (a per-column fit would push held-out

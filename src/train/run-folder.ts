@@ -21,8 +21,12 @@ import { loadModel, saveModel, type ModelConfig } from '../io/model-file.js';
 import { reconstructionPng } from '../viz/figures.js';
 import { readCheckpoint, restoreCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
 import { meanBaselineLoss } from './evaluate.js';
-import { prepareTraining, resolveSettings, type Training, type TrainSettings } from './recipe.js';
+import { checkTrainingMemory, prepareTraining, resolveSettings, type Training, type TrainSettings } from './recipe.js';
 import type { Callbacks, EpochMetrics } from './trainer.js';
+
+/** MNIST's row width and set sizes, known before it is read. */
+const MNIST_WIDTH = 784;
+const MNIST_ROWS = { train: 60000, test: 10000 } as const;
 
 /** The checkpoint's file name in a run folder; the model file's config names it. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -109,6 +113,15 @@ async function planLocked(settings: Partial<TrainSettings>, o: FreshRunOptions, 
   if (present.length > 0 && !o.force) {
     throw new ValidationError(`--out: expected a folder without a run (pass --force to replace it), received "${o.out}" which has ${present.join(', ')}`);
   }
+  // When the width is known before the data is read (MNIST's 784, or --layers), a model that
+  // cannot fit is refused before reading it; MNIST's rows are known too.
+  const knownWidth = settings.layers?.[0] ?? (o.source === 'mnist' ? MNIST_WIDTH : undefined);
+  if (knownWidth !== undefined) {
+    const mnist = o.source === 'mnist';
+    const rows = mnist ? Math.min(o.limit ?? MNIST_ROWS.train, MNIST_ROWS.train) : 0;
+    const testRows = mnist && o.testData === undefined ? MNIST_ROWS.test : 0;
+    checkTrainingMemory(resolveSettings(settings), { width: knownWidth, rows, testRows, dataBytes: 4 * knownWidth * (rows + testRows) });
+  }
   let data = await loadDataset(o.source, {
     ...(o.limit === undefined ? {} : { limit: o.limit }),
     ...(o.testData === undefined ? {} : { testData: o.testData }),
@@ -137,6 +150,8 @@ async function planLocked(settings: Partial<TrainSettings>, o: FreshRunOptions, 
     if (!given.epochs) (s.epochs = d.epochs), chosen.push([`${d.epochs} epochs`, '--epochs']);
     if (chosen.length) notes.push(`for ${data.train.rows} rows of ${data.train.cols} ${data.perFeature ? 'features' : 'values'}: ${chosen.map((c) => c[0]).join(', ')} (${chosen.map((c) => c[1]).join(', ')} to choose)`);
   }
+  // The data is read: the model, its optimiser and the batches for it (the run scales the rows in place).
+  checkTrainingMemory(resolveSettings(s), { width: data.train.cols, rows: data.train.rows, testRows: data.test?.rows ?? 0 });
   return { settings: s, data, limit: o.limit, out: o.out, backend: o.backend, notes, resume: null, lock };
 }
 

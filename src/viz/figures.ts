@@ -2,8 +2,8 @@ import { ValidationError, expected } from '../core/errors.js';
 import { matrix, rowSlice, type Matrix } from '../core/matrix.js';
 import { rangeOf, type Scaling } from '../data/scaling.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
-import { encodePng, imageGrid, stack, type Raster } from './image.js';
-import { withLeftLabels, withTitle, type LabelOptions, type TitleOptions } from './text.js';
+import { drawImageGrid, encodePng, fillRect, imageGrid, raster, stack, type Raster } from './image.js';
+import { drawText, paste, TEXT_HEIGHT, textWidth, withLeftLabels, withTitle, type LabelOptions, type TitleOptions } from './text.js';
 
 export interface ReconstructionFigureOptions {
   width: number;
@@ -103,11 +103,70 @@ export function titled(r: Raster, title: string, opts: TitleOptions = {}): Raste
   return withTitle(r, title, { scale: r.width >= 2 * 6 * 20 ? 2 : 1, ...opts });
 }
 
+/** The geometry of reconstructionPng's picture: its size and where each band of up to ten rows goes. */
+export interface ReconstructionLayout {
+  width: number;
+  height: number;
+  /** Rows drawn. */
+  count: number;
+  zoom: number;
+  /** Labels' scale, their margin and padding (withLeftLabels'). */
+  labelScale: number;
+  margin: number;
+  labelPad: number;
+  labels: string[];
+  /** Height of one picture row (a grid one image tall) and the gap between them (labelledRowsFigure's 4). */
+  rowHeight: number;
+  rowGap: number;
+  bands: Array<{ start: number; end: number; x: number; y: number; gridWidth: number; height: number }>;
+}
+
+const BAND_GAP = 6;
+const GRID_PAD = 2;
+
+/** The size of reconstructionLayout's picture, without laying out its bands. */
+export function reconstructionSize(count: number, shape: { width: number; height: number }, picture: boolean, corrupted: boolean): { width: number; height: number } {
+  const l = reconstructionLayout(Math.min(count, 10), shape, picture, corrupted);
+  const bands = Math.ceil(count / 10);
+  const bandHeight = l.bands[0]?.height ?? 0;
+  return { width: l.width, height: bands === 0 ? 0 : bands * bandHeight + BAND_GAP * (bands - 1) };
+}
+
+/**
+ * Where reconstructionPng draws `count` rows of pictures of `shape` (a table's row: width × 1):
+ * bands of ten, each the labelled rows (input and reconstruction, or clean, corrupted and
+ * reconstruction) of labelledRowsFigure, stacked 6 px apart and centred. Computed without
+ * drawing, so a picture can be sized (and refused) before any work.
+ */
+export function reconstructionLayout(count: number, shape: { width: number; height: number }, picture: boolean, corrupted: boolean): ReconstructionLayout {
+  const zoom = picture ? 2 : 4;
+  const labels = corrupted ? ['clean', 'corrupted', 'reconstruction'] : ['input', 'reconstruction'];
+  const labelScale = zoom >= 2 ? 2 : 1;
+  const labelPad = 2 * labelScale + 2;
+  const widest = Math.max(0, ...labels.map((l) => textWidth(l, labelScale)));
+  const margin = widest === 0 ? 0 : widest + 2 * labelPad;
+  const rowHeight = GRID_PAD + shape.height * zoom + GRID_PAD;
+  const rowGap = 4;
+  const height = labels.length * rowHeight + rowGap * (labels.length - 1);
+  const gridWidth = (k: number) => GRID_PAD + k * (shape.width * zoom + GRID_PAD);
+  const width = count === 0 ? 0 : margin + gridWidth(Math.min(10, count));
+  const bands: ReconstructionLayout['bands'] = [];
+  let y = 0;
+  for (let start = 0; start < count; start += 10) {
+    const end = Math.min(count, start + 10);
+    const gw = gridWidth(end - start);
+    bands.push({ start, end, x: Math.floor((width - margin - gw) / 2), y, gridWidth: gw, height });
+    y += height + BAND_GAP;
+  }
+  return { width, height: Math.max(0, y - BAND_GAP), count, zoom, labelScale, margin, labelPad, labels, rowHeight, rowGap, bands };
+}
+
 /**
  * The Fig. 20 picture of the first `count` rows of `rows` (already scaled) as PNG bytes:
  * originals above their reconstructions, ten to a band, each row labelled. With `corrupted`
  * copies (a denoising model, Fig. 21) each band has three rows: clean, corrupted, and the
- * reconstruction of the corrupted one.
+ * reconstruction of the corrupted one. The bands are drawn straight into the one picture
+ * (the pixels of stacking labelledRowsFigure's bands, without their copies).
  */
 export function reconstructionPng(
   model: Autoencoder,
@@ -119,17 +178,26 @@ export function reconstructionPng(
 ): Uint8Array {
   const n = Math.min(count, rows.rows);
   const shape = image ?? { width: rows.cols, height: 1 };
-  const opts = { ...shape, range: rangeOf(scaling.kind), zoom: image ? 2 : 4 };
-  const bands = [];
-  for (let start = 0; start < n; start += 10) {
-    const end = Math.min(n, start + 10);
-    const originals = rowSlice(rows, start, end);
-    if (corrupted) {
-      const noisy = rowSlice(corrupted, start, end);
-      bands.push(labelledRowsFigure([originals, noisy, model.reconstruct(noisy)], ['clean', 'corrupted', 'reconstruction'], opts));
-    } else {
-      bands.push(labelledRowsFigure([originals, model.reconstruct(originals)], ['input', 'reconstruction'], opts));
-    }
+  const layout = reconstructionLayout(n, shape, image !== null, corrupted !== null);
+  const range = rangeOf(scaling.kind);
+  const { zoom, margin, labelPad, labelScale, rowHeight, rowGap } = layout;
+  const out = raster(layout.width, layout.height, 255);
+  for (const band of layout.bands) {
+    const originals = rowSlice(rows, band.start, band.end);
+    const noisy = corrupted ? rowSlice(corrupted, band.start, band.end) : null;
+    const parts = noisy ? [originals, noisy, model.reconstruct(noisy)] : [originals, model.reconstruct(originals)];
+    const cols = band.end - band.start;
+    const x = band.x + margin;
+    // labelledRowsFigure's stack: its rows on grey 200, 4 px apart.
+    fillRect(out, x, band.y, band.gridWidth, band.height, 200);
+    parts.forEach((m, i) => drawImageGrid(out, x, band.y + i * (rowHeight + rowGap), m, { ...shape, cols, range, zoom, pad: GRID_PAD }));
+    // The labels, clipped to their band as withLeftLabels clips them, in a margin-sized scratch.
+    const labels = raster(margin, band.height, 255);
+    layout.labels.forEach((label, i) => {
+      const w = textWidth(label, labelScale);
+      drawText(labels, margin - labelPad - w, i * (rowHeight + rowGap) + Math.floor((rowHeight - TEXT_HEIGHT * labelScale) / 2), label, { scale: labelScale });
+    });
+    paste(out, labels, band.x, band.y);
   }
-  return encodePng(stack(bands, 6, 255));
+  return encodePng(out);
 }

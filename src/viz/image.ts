@@ -33,17 +33,55 @@ export interface GridOptions {
   background?: number;
 }
 
+/** The size in pixels of imageGrid's picture of `count` images. */
+export function gridSize(count: number, opts: GridOptions): { width: number; height: number } {
+  const zoom = opts.zoom ?? 1;
+  const pad = opts.pad ?? 2;
+  const rows = Math.max(1, Math.ceil(count / opts.cols));
+  return { width: pad + opts.cols * (opts.width * zoom + pad), height: pad + rows * (opts.height * zoom + pad) };
+}
+
 /** Draws the rows of `images` (each width·height values) as a grid of grey pictures. */
 export function imageGrid(images: Matrix, opts: GridOptions): Raster {
+  checkGrid(images, opts);
+  const size = gridSize(images.rows, opts);
+  const out = raster(size.width, size.height, opts.background ?? 255);
+  drawGrid(out, 0, 0, images, opts);
+  return out;
+}
+
+/**
+ * imageGrid's picture drawn straight into `dst` with its top-left corner at (x, y), which must
+ * lie inside `dst` with the whole grid: the same pixels as pasting imageGrid's result there,
+ * without the copy.
+ */
+export function drawImageGrid(dst: Raster, x: number, y: number, images: Matrix, opts: GridOptions): void {
+  checkGrid(images, opts);
+  const size = gridSize(images.rows, opts);
+  fillRect(dst, x, y, size.width, size.height, opts.background ?? 255);
+  drawGrid(dst, x, y, images, opts);
+}
+
+/** Sets the pixels of a rectangle of `r` (inside it) to an opaque grey. */
+export function fillRect(r: Raster, x: number, y: number, width: number, height: number, grey: number): void {
+  const row = new Uint8Array(width * 4).fill(grey);
+  for (let i = 3; i < row.length; i += 4) row[i] = 255;
+  for (let j = 0; j < height; j++) r.data.set(row, ((y + j) * r.width + x) * 4);
+}
+
+function checkGrid(images: Matrix, opts: GridOptions): void {
   const { width, height, cols } = opts;
   if (images.cols !== width * height) {
     throw new ValidationError(expected('image size', `${width}x${height} = ${width * height} values per row`, images.cols));
   }
   if (!Number.isInteger(cols) || cols < 1) throw new ValidationError(expected('grid columns', 'a positive integer', cols));
+}
+
+/** The images of a grid (not its background) into `out`, the grid's corner at (ox, oy). */
+function drawGrid(out: Raster, ox: number, oy: number, images: Matrix, opts: GridOptions): void {
+  const { width, height, cols } = opts;
   const zoom = opts.zoom ?? 1;
   const pad = opts.pad ?? 2;
-  const rows = Math.max(1, Math.ceil(images.rows / cols));
-  const out = raster(pad + cols * (width * zoom + pad), pad + rows * (height * zoom + pad), opts.background ?? 255);
   for (let k = 0; k < images.rows; k++) {
     const px = images.data.subarray(k * width * height, (k + 1) * width * height);
     let lo: number;
@@ -59,8 +97,8 @@ export function imageGrid(images: Matrix, opts: GridOptions): Raster {
       [lo, hi] = opts.range;
     }
     const span = hi > lo ? hi - lo : 1;
-    const x0 = pad + (k % cols) * (width * zoom + pad);
-    const y0 = pad + Math.floor(k / cols) * (height * zoom + pad);
+    const x0 = ox + pad + (k % cols) * (width * zoom + pad);
+    const y0 = oy + pad + Math.floor(k / cols) * (height * zoom + pad);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const g = Math.round(255 * Math.min(1, Math.max(0, (px[y * width + x]! - lo) / span)));
@@ -73,7 +111,6 @@ export function imageGrid(images: Matrix, opts: GridOptions): Raster {
       }
     }
   }
-  return out;
 }
 
 /** Stacks pictures top to bottom, centred, with `gap` pixels between them. */
@@ -95,7 +132,9 @@ export function stack(parts: Raster[], gap = 0, grey = 255): Raster {
 export function encodePng(r: Raster): Uint8Array {
   const png = new PNG({ width: r.width, height: r.height });
   png.data = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-  return new Uint8Array(PNG.sync.write(png));
+  const bytes = PNG.sync.write(png);
+  // A Buffer with its own memory is returned as it is (no second copy of a large PNG); a small one may share Node's pool and is copied.
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? new Uint8Array(bytes.buffer, 0, bytes.byteLength) : new Uint8Array(bytes);
 }
 
 export function decodePng(bytes: Uint8Array): Raster {
