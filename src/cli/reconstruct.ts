@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { reconstructionPng } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
-import { checkFileOutput, evalData, loadModelFlag } from './common.js';
+import { checkInputs, claimOutputs, type OutputSpec } from '../io/output-check.js';
+import { evalData, loadModelFlag, recordedInputs } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { backendOption, intOption } from './options.js';
 
@@ -26,11 +27,14 @@ export function registerReconstruct(program: Command): void {
     .addOption(backendOption()))
     .action(async (f: ReconstructFlags) => {
       const count = f.count;
-      checkFileOutput('--out', f.out, '.png', f.force === true);
+      const spec: OutputSpec = { path: f.out, kind: 'file', ext: '.png', force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--data', path: f.data }] };
+      const claim = claimOutputs(spec);
       const loaded = loadModelFlag(f.model, f.backend);
+      if (f.data === undefined) checkInputs(spec, recordedInputs(loaded));
       const data = await evalData(loaded, f.data, count, f);
       const rows = scaled(data.test!, loaded.config.scaling);
       writeFileAtomic(f.out, reconstructionPng(loaded.model, loaded.config.scaling, rows, data.image, count));
+      claim.release();
       process.stdout.write(`wrote ${f.out}\n`);
     });
 }
