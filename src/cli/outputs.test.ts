@@ -49,15 +49,27 @@ async function runAll<T>(cases: readonly T[], args: (c: T) => readonly string[])
   return results;
 }
 
-/** The refusal contract: exit 2, one line on stderr matching `pattern`, no temp name, no training progress, nothing on stdout. */
+/** The refusal contract: exit 2, one line on stderr matching `pattern`, no temp name, no training progress, nothing on stdout. Returns what is wrong, or null. */
+function refusal(r: Run, pattern: RegExp, what: string): string | null {
+  const err = r.stderr.trimEnd();
+  const show = `${what}: exit ${r.code}, stderr: ${err.split('\n').slice(0, 3).join(' | ').slice(0, 400)}`;
+  if (r.code !== 2) return `${show} (exit 2 expected)`;
+  if (err.split('\n').length !== 1) return `${show} (one line expected)`;
+  if (!pattern.test(err)) return `${show} (expected ${pattern})`;
+  if (/\.tmp\b/.test(err)) return `${show} (a temp name)`;
+  if (/epoch|training/.test(err)) return `${show} (refused only after training)`;
+  if (r.stdout !== '') return `${show} (stdout: ${r.stdout.slice(0, 100)})`;
+  return null;
+}
+
+/** Every case's problems at once, so one failing command does not hide another's. */
+function noProblems(problems: ReadonlyArray<string | null>): void {
+  const found = problems.filter((x): x is string => x !== null);
+  assert.deepEqual(found, [], `${found.length} of ${problems.length} cases:\n${found.join('\n')}`);
+}
+
 function refused(r: Run, pattern: RegExp, what: string): void {
-  assert.equal(r.code, 2, `${what}: exit code 2 expected, got ${r.code}: ${r.stderr.slice(0, 400)}`);
-  const lines = r.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `${what}: one line expected, got: ${r.stderr.slice(0, 600)}`);
-  assert.match(lines[0]!, pattern, what);
-  assert.doesNotMatch(r.stderr, /\.tmp\b/, `${what}: no temp name`);
-  assert.doesNotMatch(r.stderr, /epoch|training/, `${what}: refused before any training`);
-  assert.equal(r.stdout, '', `${what}: nothing written on stdout`);
+  noProblems([refusal(r, pattern, what)]);
 }
 
 const M = p('run', 'model.safetensors');
@@ -173,11 +185,13 @@ test('an output that is an input, directly, through a symbolic link or a hard li
   cases.push({ name: 'reconstruct', how: 'same path', args: ['reconstruct', '--model', M, '--data', idx, '--out', join(idx, 'r.png')], input: idxFile, pattern: /^ae: --out: expected a path outside the input folder --data ".*idx", received ".*idx\/r\.png"$/ });
 
   const before = new Map(cases.map((c) => [c.input, readFileSync(c.input)]));
+  const problems: Array<string | null> = [];
   for (const { c, r } of await runAll(cases, (c) => c.args)) {
     const what = `ae ${c.name} (${c.how}): ${c.args.join(' ')}`;
-    refused(r, c.pattern, what);
-    assert.deepEqual(readFileSync(c.input), before.get(c.input), `${what}: the input is unchanged`);
+    problems.push(refusal(r, c.pattern, what));
+    if (!readFileSync(c.input).equals(before.get(c.input)!)) problems.push(`${what}: the input was changed`);
   }
+  noProblems(problems);
 });
 
 test('every writing command: a folder where a file is expected, a file where a folder is, and a path under a file are refused at once (exit 2, one line)', async () => {
@@ -207,7 +221,7 @@ test('every writing command: a folder where a file is expected, a file where a f
   mkdirSync(p('nb2'));
   writeFileSync(p('nb2', 'inpainting'), 'not a folder');
   cases.push({ name: 'notebook', args: [...COMMANDS.find((c) => c.name === 'notebook')!.args(), '--out', p('nb2'), '--force'], pattern: /^ae: --out: expected ".*nb2\/inpainting" to be a folder \(for inpainting\.\w+\), received a file$/ });
-  for (const { c, r } of await runAll(cases, (c) => c.args)) refused(r, c.pattern, `ae ${c.name}: ${c.args.join(' ')}`);
+  noProblems((await runAll(cases, (c) => c.args)).map(({ c, r }) => refusal(r, c.pattern, `ae ${c.name}: ${c.args.join(' ')}`)));
   assert.equal(readFileSync(p('file'), 'utf8'), 'a plain file\n');
 });
 
@@ -228,9 +242,7 @@ test('every writing command refuses an output another live process has locked, n
     const [line] = (await once(holder.stdout!, 'data')) as [Buffer];
     assert.equal(line.toString().trim(), 'locked');
     const results = await runAll(targets, (t) => [...t.c.args(), '--out', t.out, '--force']);
-    for (const { c, r } of results) {
-      refused(r, new RegExp(`^ae: --out: expected an output no other run is writing, received ".*locked/${c.c.name}(\\.\\w+)?": process ${holder.pid} \\(.*\\) has been writing it since `), `ae ${c.c.name} with a held lock`);
-    }
+    noProblems(results.map(({ c, r }) => refusal(r, new RegExp(`^ae: --out: expected an output no other run is writing, received ".*locked/${c.c.name}(\\.\\w+)?": process ${holder.pid} \\(.*\\) has been writing it since `), `ae ${c.c.name} with a held lock`)));
   } finally {
     holder.kill('SIGKILL');
     await once(holder, 'exit');
