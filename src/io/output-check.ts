@@ -48,11 +48,12 @@ export interface OutputClaim {
  * training; release() (or the process's exit) frees the lock. Throws ValidationError.
  */
 export function claimOutputs(spec: OutputSpec): OutputClaim {
-  checkOutputs(spec);
+  checkPlace(spec);
   const flag = spec.flag ?? '--out';
   const lock = lockOutput(spec.path, flag);
   try {
-    // Under the lock, so no other writer can add files between this check and the writes.
+    // Under the lock, so no other writer can add files between this check and the writes (and a
+    // run writing the output now is named as such, not as files already there).
     const present = checkExisting(spec);
     return { path: spec.path, lock, present, release: () => lock.release() };
   } catch (err) {
@@ -61,8 +62,14 @@ export function claimOutputs(spec: OutputSpec): OutputClaim {
   }
 }
 
-/** The checks of claimOutputs that need no lock: kind, place, inputs, and existing files unless `force`. Writes nothing. */
+/** The checks of claimOutputs without taking the lock: kind, place, inputs, and existing files unless `force`. Writes nothing. */
 export function checkOutputs(spec: OutputSpec): void {
+  checkPlace(spec);
+  checkExisting(spec);
+}
+
+/** Kind, place and inputs: everything but the files already there. */
+function checkPlace(spec: OutputSpec): void {
   const flag = spec.flag ?? '--out';
   const { path, kind } = spec;
   if (kind === 'file' && spec.ext !== undefined) {
@@ -90,7 +97,6 @@ export function checkOutputs(spec: OutputSpec): void {
   }
   if (kind === 'folder') checkFolderShape(spec, flag);
   checkInputs(spec, spec.inputs ?? []);
-  if (!spec.force) checkExisting(spec);
 }
 
 /**
