@@ -4,17 +4,18 @@
  * encoder kernels (Figs. 22–23), the inpainting comparison with OpenCV (Figs. 24–27), and an
  * index of what was written. The report reads every setting from the runs' own configs.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../core/backend.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { lockOutput } from '../io/lock.js';
+import { claimOutputs } from '../io/output-check.js';
 import { writeOutputs } from '../io/outputs.js';
 import { NOTEBOOK_SETTINGS, type TrainSettings } from '../train/recipe.js';
 import { executeRun, planFreshRun, type RunPlan, type RunResult } from '../train/run-folder.js';
 import type { Callbacks } from '../train/trainer.js';
 import { kernelsFigure } from '../viz/figures.js';
 import { encodePng } from '../viz/image.js';
-import { compareInpainting, inpaintingOutputs, inpaintingTable } from './inpaint.js';
+import { compareInpainting, INPAINT_FILES, inpaintingOutputs, inpaintingTable } from './inpaint.js';
 
 /** The notebook's two models: 784→30→784 standard, and 784→500→784 denoising with dropout p = 0.5. */
 export const NOTEBOOK_MODELS: ReadonlyArray<{ dir: string; settings: Partial<TrainSettings> }> = [
@@ -51,14 +52,18 @@ const arrow = (layers: readonly number[]) => [...layers, ...layers.slice(0, -1).
 
 /** Trains both models into out/standard and out/denoising, then inpaints into out/inpainting and writes out/index.md. */
 export async function runNotebook(o: NotebookOptions): Promise<NotebookResult> {
-  // One notebook writes `out` at a time (its runs lock their own folders as well).
-  const lock = lockOutput(o.out);
+  // `out` checked (a folder that can be written, none of the notebook's own files in it without
+  // --force) and locked, one notebook at a time; its runs check and lock their own folders as well.
+  const claim = claimOutputs({ path: o.out, kind: 'folder', files: NOTEBOOK_FILES, force: o.force === true });
   try {
     return await notebookLocked(o);
   } finally {
-    lock.release();
+    claim.release();
   }
 }
+
+/** The files the notebook writes itself into `out` (each run folder's own are the run's). */
+export const NOTEBOOK_FILES: readonly string[] = ['index.md', ...NOTEBOOK_MODELS.map((m) => `${m.dir}/kernels.png`), ...INPAINT_FILES.map((f) => `inpainting/${f}`)];
 
 async function notebookLocked(o: NotebookOptions): Promise<NotebookResult> {
   const log = o.log ?? (() => {});
@@ -70,6 +75,9 @@ async function notebookLocked(o: NotebookOptions): Promise<NotebookResult> {
       const settings = { ...NOTEBOOK_SETTINGS, ...m.settings, ...(o.epochs === undefined ? {} : { epochs: o.epochs }) };
       plans.push(await planFreshRun(settings, { source: 'mnist', out: join(o.out, m.dir), backend: o.backend, force: o.force === true, ...(o.limit === undefined ? {} : { limit: o.limit }) }));
     }
+    // Both plans made (--force checked): the earlier notebook's own files go before the first
+    // model trains, so a run cut short never leaves them beside the new models.
+    for (const f of NOTEBOOK_FILES) rmSync(join(o.out, f), { force: true });
     for (const plan of plans) {
       const r = await executeRun(plan, { ...(o.callbacks ? { callbacks: o.callbacks(plan.settings.epochs!) } : {}), log, ...(o.signal ? { signal: o.signal } : {}) });
       for (const line of r.text.split('\n')) log(line);

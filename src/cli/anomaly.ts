@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ANOMALY_OUTPUT, loadHoldoutData, loadTableData, outputFiles, runAnomaly, type AnomalyInputs, type ThresholdRule } from '../apps/anomaly.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { claimOutputs } from '../io/output-check.js';
+import { folderFiles, writeFolder } from '../io/outputs.js';
 import type { TrainSettings } from '../train/recipe.js';
-import { backendFrom, checkOutputFolder } from './common.js';
+import { backendFrom } from './common.js';
 import { addReadOptions, readOptionsFrom } from './data-flags.js';
 import { UsageError } from './exit.js';
 import { backendOption, limitOption, numberOption, showOption } from './options.js';
@@ -79,8 +79,8 @@ export function registerAnomaly(program: Command): void {
     const holdout = holdoutMode ? holdoutOf(f.holdout!) : null;
     const label = f.labelColumn?.trim();
     const read = readOptionsFrom({ ...f, labelColumn: undefined });
-    const present = existsSync(f.out) && statSync(f.out).isDirectory() ? readdirSync(f.out).filter((n) => ANOMALY_OUTPUT.test(n)).sort() : [];
-    checkOutputFolder('--out', f.out, present, f.force === true);
+    // Its files are every name it may write (detector-holdout-K.safetensors for each K of a hold-out run): with --force an earlier run's all go.
+    const claim = claimOutputs({ path: f.out, kind: 'folder', also: (n) => ANOMALY_OUTPUT.test(n), force: f.force === true, inputs: [{ flag: '--data', path: f.data }, { flag: '--test-data', path: f.testData }] });
     const backend = backendFrom(f.backend);
     const lim = limit === undefined ? {} : { limit };
     let inputs: AnomalyInputs;
@@ -102,9 +102,9 @@ export function registerAnomaly(program: Command): void {
       log: (line) => process.stderr.write(`ae anomaly: ${line}\n`),
       callbacks: () => (progress ? progressCallbacks(settings.epochs!) : undefined),
     }, backend);
-    ensureDir(f.out);
     const files = outputFiles(outcome);
-    for (const [name, data] of files) writeFileAtomic(join(f.out, name), data);
+    writeFolder(f.out, folderFiles(files), claim.present);
+    claim.release();
     process.stdout.write(f.json ? JSON.stringify(outcome.summary) + '\n' : `${outcome.markdown}wrote ${files.map(([n]) => join(f.out, n)).join(', ')}\n`);
   });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CODE_DTYPES, readCodesFile } from '../io/codes.js';
 import { checkCodesModel, decodeRows, encodeSplit } from '../apps/compress.js';
-import { checkFileOutput, evalData, loadModelFlag, modelImage } from './common.js';
+import { checkInputs, claimOutputs, type OutputSpec } from '../io/output-check.js';
+import { evalData, loadModelFlag, modelImage, recordedInputs } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { UsageError } from './exit.js';
 import { backendOption, choiceFlag, intOption, limitOption } from './options.js';
@@ -34,11 +35,14 @@ export function registerEncode(program: Command): void {
     .action(async (f: EncodeFlags) => {
       const format = choiceFlag('--format', f.format, CODE_DTYPES);
       const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
-      checkFileOutput('--out', f.out, '.aec', f.force === true);
+      const spec: OutputSpec = { path: f.out, kind: 'file', ext: '.aec', force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--in', path: f.in }] };
+      const claim = claimOutputs(spec);
       const loaded = loadModelFlag(f.model, f.backend);
+      if (f.in === undefined) checkInputs(spec, recordedInputs(loaded));
       const data = await evalData(loaded, f.in, f.limit, f, '--in');
       const { bytes, report } = encodeSplit(loaded, data, split, format, data.evalSource);
       writeFileAtomic(f.out, bytes);
+      claim.release();
       process.stdout.write(`wrote ${f.out}: ${report}\n`);
     });
 }
@@ -65,7 +69,7 @@ export function registerDecode(program: Command): void {
       const lower = f.out.toLowerCase();
       const kind = lower.endsWith('.png') ? 'png' : lower.endsWith('.csv') ? 'csv' : undefined;
       if (kind === undefined) throw new UsageError(`--out: expected a path ending in .png or .csv, received "${f.out}"`);
-      checkFileOutput('--out', f.out, `.${kind}`, f.force === true);
+      const claim = claimOutputs({ path: f.out, kind: 'file', force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--codes', path: f.codes }] });
       const count = f.count;
       const decoded = readCodesFile(f.codes);
       const loaded = loadModelFlag(f.model, f.backend);
@@ -76,6 +80,7 @@ export function registerDecode(program: Command): void {
       }
       const { contents, report } = decodeRows(loaded, decoded, { kind, image, what: '--count', ...(count === undefined ? {} : { count }) });
       writeFileAtomic(f.out, contents);
+      claim.release();
       process.stdout.write(`wrote ${f.out}: ${report}\n`);
     });
 }

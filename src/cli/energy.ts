@@ -2,14 +2,18 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { topRows } from '../core/matrix.js';
 import { scaled } from '../data/dataset.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { checkInputs, claimOutputs, type OutputSpec } from '../io/output-check.js';
+import { writeFolder } from '../io/outputs.js';
 import { comparePatchInpainting, ENERGY_DEFAULTS, PATCH_METHODS, patchTable } from '../apps/energy.js';
 import { encodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
 import { linePlot, PALETTE } from '../viz/plot.js';
-import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
+import { evalData, loadModelFlag, recordedInputs } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, intOption, numberFlag, seedOption } from './options.js';
+
+/** The files ae energy-inpaint writes. */
+const ENERGY_FILES = ['energy.md', 'energy.json', 'energy.png', 'energy-curve.png'];
 
 interface EnergyFlags {
   force?: boolean;
@@ -42,7 +46,8 @@ export function registerEnergyInpaint(program: Command): void {
     .option('--json', 'print the table as JSON')
     .addOption(backendOption())
     .action(async (f: EnergyFlags) => {
-      checkOutputFolder('--out', f.out, ['energy.md', 'energy.json', 'energy.png', 'energy-curve.png'], f.force === true);
+      const spec: OutputSpec = { path: f.out, kind: 'folder', files: ENERGY_FILES, force: f.force === true, inputs: [{ flag: '--model', path: f.model }] };
+      const claim = claimOutputs(spec);
       const patch = f.patch;
       const count = f.count;
       const steps = f.steps;
@@ -51,26 +56,30 @@ export function registerEnergyInpaint(program: Command): void {
       const seed = f.seed;
       const show = f.show;
       const loaded = loadModelFlag(f.model, f.backend);
+      checkInputs(spec, recordedInputs(loaded));
       const data = await evalData(loaded, undefined, count, {}, '--model');
       if (!data.image) throw new UsageError(`--model: expected a model of images, received rows of ${data.train.cols} values`);
       if (patch > Math.min(data.image.width, data.image.height)) throw new UsageError(`--patch: expected a side in [1, ${Math.min(data.image.width, data.image.height)}], received ${patch}`);
       const clean = scaled(data.test!, loaded.config.scaling);
       const c = await comparePatchInpainting(loaded.model, loaded.config.scaling, clean, { patch, count, seed, image: data.image, backend: loaded.model.backend, steps, lr, penalty });
-      ensureDir(f.out);
       const k = Math.min(show, c.count);
       const rows = [c.images.patched, c.images.clean, ...PATCH_METHODS.map((m) => c.images[m])].map((m) => topRows(m, k));
       const labels = ['patched', 'clean', 'AE', 'Telea', 'energy min.', 'energy, kept'];
-      writeFileAtomic(join(f.out, 'energy.png'), encodePng(labelledRowsFigure(rows, labels, { ...data.image, range: [0, 1] })));
+      const figure = encodePng(labelledRowsFigure(rows, labels, { ...data.image, range: [0, 1] }));
       const curve = linePlot([{ label: 'mean energy E(z)', xs: c.energies.map((_, i) => i), ys: c.energies, color: PALETTE[0]! }], {
         title: 'energy minimisation in code space',
         xLabel: 'Adam step on z',
         yLabel: 'E(z): masked MSE + prior',
       });
-      writeFileAtomic(join(f.out, 'energy-curve.png'), encodePng(curve));
       const table = patchTable(c);
       const summary = { patch: c.patch, count: c.count, steps, lr, penalty, energyStart: c.energies[0], energyEnd: c.energies[c.energies.length - 1], scores: c.scores };
-      writeFileAtomic(join(f.out, 'energy.md'), `${table}\n\nRows of energy.png: ${labels.join(', ')}.\n`);
-      writeFileAtomic(join(f.out, 'energy.json'), JSON.stringify(summary, null, 2) + '\n');
+      writeFolder(f.out, [
+        { name: 'energy.png', data: figure },
+        { name: 'energy-curve.png', data: encodePng(curve) },
+        { name: 'energy.md', data: `${table}\n\nRows of energy.png: ${labels.join(', ')}.\n` },
+        { name: 'energy.json', data: JSON.stringify(summary, null, 2) + '\n' },
+      ], claim.present);
+      claim.release();
       process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\nwrote ${join(f.out, 'energy.png')}, energy-curve.png, energy.md, energy.json\n`);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodeOnnx, ONNX_IR_VERSION, ONNX_OPSET, ONNX_PARTS, type OnnxPart } from '../io/onnx.js';
-import { checkFileOutput, loadModelFlag } from './common.js';
+import { loadModelFlag } from './common.js';
+import { claimOutputs } from '../io/output-check.js';
 import { choiceFlag } from './options.js';
 
 interface ExportFlags {
@@ -27,10 +28,11 @@ export function registerExport(program: Command): void {
     .action((f: ExportFlags) => {
       choiceFlag('--format', f.format, FORMATS);
       const part = choiceFlag<OnnxPart>('--part', f.part, ONNX_PARTS);
-      checkFileOutput('--out', f.out, '.onnx', f.force === true);
+      const claim = claimOutputs({ path: f.out, kind: 'file', ext: '.onnx', force: f.force === true, inputs: [{ flag: '--model', path: f.model }] });
       const loaded = loadModelFlag(f.model, 'js');
       const bytes = encodeOnnx(loaded.model, { part, withScaling: f.withScaling === true, config: loaded.config, version: program.version() ?? '' });
       writeFileAtomic(f.out, bytes);
+      claim.release();
       const { model } = loaded;
       const from = part === 'decoder' ? `code [batch, ${model.codeSize}]` : `input [batch, ${model.inputSize}]`;
       const to = part === 'encoder' ? `code [batch, ${model.codeSize}]` : `reconstruction [batch, ${model.inputSize}]`;

@@ -8,7 +8,7 @@ import { scalingFor } from '../data/scaling.js';
 import { importStateDict } from '../io/import.js';
 import { saveModel } from '../io/model-file.js';
 import { decodeSafetensors } from '../io/safetensors.js';
-import { checkFileOutput } from './common.js';
+import { claimOutputs } from '../io/output-check.js';
 import { UsageError } from './exit.js';
 import { choiceFlag } from './options.js';
 
@@ -79,7 +79,7 @@ export function registerImport(program: Command): void {
       if (range.length !== 2 || !range.every(Number.isFinite) || !(range[0]! < range[1]!)) throw new UsageError(`--range: expected two numbers min,max with min < max, received "${f.range}"`);
       const dataFlag = f.data === undefined ? undefined : choiceFlag('--data', f.data, ['mnist', 'none'] as const);
       if (f.tied && f.untied) throw new UsageError('--tied, --untied: expected at most one, received both');
-      checkFileOutput('--out', f.out, '.safetensors', f.force === true);
+      const claim = claimOutputs({ path: f.out, kind: 'file', ext: '.safetensors', force: f.force === true, inputs: [{ flag: '--in', path: f.in }] });
       refusePickle(f.in);
       let bytes: Buffer;
       try {
@@ -112,6 +112,7 @@ export function registerImport(program: Command): void {
       const training = { ...loaded.config.training, ...(dataRecord ? { data: dataRecord } : {}) };
       const { architecture, scaling } = loaded.config;
       saveModel(f.out, loaded.model, { scaling, loss, training });
+      claim.release();
       const sizes = architecture.layers;
       process.stdout.write(
         `wrote ${f.out}: ${[...sizes, ...sizes.slice(0, -1).reverse()].join('→')}${architecture.tied ? ' (tied)' : ''}, ${architecture.activation} then ${architecture.outputActivation}, ${scaling.kind} scaling of ${scaling.min}..${scaling.max}, ${loss}${dataRecord ? ', trained on mnist' : ''}\n`,

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { scaled } from '../data/dataset.js';
 import { compareInpainting, INPAINT_FILES, inpaintingOutputs } from '../apps/inpaint.js';
 import { writeOutputs } from '../io/outputs.js';
-import { checkOutputFolder, evalData, loadModelFlag } from './common.js';
+import { checkInputs, claimOutputs, type OutputSpec } from '../io/output-check.js';
+import { evalData, loadModelFlag, recordedInputs } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, intOption, seedOption } from './options.js';
 
@@ -33,11 +34,13 @@ export function registerInpaint(program: Command): void {
     .option('--json', 'print the table as JSON')
     .addOption(backendOption())
     .action(async (f: InpaintFlags) => {
-      checkOutputFolder('--out', f.out, INPAINT_FILES, f.force === true);
+      const spec: OutputSpec = { path: f.out, kind: 'folder', files: INPAINT_FILES, force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--data', path: f.data }] };
+      const claim = claimOutputs(spec);
       const count = f.count;
       const show = f.show;
       const seed = f.seed;
       const loaded = loadModelFlag(f.model, f.backend);
+      if (f.data === undefined) checkInputs(spec, recordedInputs(loaded));
       const data = await evalData(loaded, f.data, count);
       if (!data.image) throw new UsageError(`--data: expected images (rows that are square pictures), received rows of ${data.train.cols} values`);
       const clean = scaled(data.test!, loaded.config.scaling);
@@ -49,7 +52,8 @@ export function registerInpaint(program: Command): void {
         backend: loaded.model.backend,
       });
       const o = inpaintingOutputs(result, data.image, show);
-      const paths = writeOutputs(f.out, o);
+      const paths = writeOutputs(f.out, o, claim.present);
+      claim.release();
       process.stdout.write(f.json ? JSON.stringify(o.summary) + '\n' : `${o.text}\nwrote ${paths.join(', ')}\n`);
     });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadMnistDataset } from '../data/dataset.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { interpolationOutputs } from '../apps/interpolate.js';
-import { checkFileOutput, loadModelFlag } from './common.js';
+import { claimOutputs } from '../io/output-check.js';
+import { loadModelFlag } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, intOption } from './options.js';
 
@@ -29,7 +30,7 @@ export function registerInterpolate(program: Command): void {
     .option('--json', 'print the numbers as JSON')
     .addOption(backendOption())
     .action((f: InterpolateFlags) => {
-      checkFileOutput('--out', f.out, '.png', f.force === true);
+      const claim = claimOutputs({ path: f.out, kind: 'file', ext: '.png', force: f.force === true, inputs: [{ flag: '--model', path: f.model }] });
       const from = f.from;
       const to = f.to;
       const steps = f.steps;
@@ -39,6 +40,7 @@ export function registerInterpolate(program: Command): void {
       if (model.inputSize !== data.train.cols) throw new UsageError(`--model: expected a model of ${data.train.cols} inputs (MNIST), received ${model.inputSize}`);
       const o = interpolationOutputs(model, config.scaling, data.train, data.test!, data.image!, { from, to, steps });
       writeFileAtomic(f.out, o.figures[0]!.png);
+      claim.release();
       process.stdout.write(f.json ? JSON.stringify(o.summary) + '\n' : `${o.text}\nwrote ${f.out}\n`);
     });
 }

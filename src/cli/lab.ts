@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadMnistDataset } from '../data/dataset.js';
 import { writeOutputs } from '../io/outputs.js';
 import { checkLabStudies, LAB_FILES, LAB_STUDIES, labOutputs } from '../apps/lab.js';
-import { backendFrom, checkOutputFolder } from './common.js';
+import { claimOutputs } from '../io/output-check.js';
+import { backendFrom } from './common.js';
 import { backendOption, intOption, limitOption } from './options.js';
 
 interface LabFlags {
@@ -26,14 +27,16 @@ export function registerLab(program: Command): void {
     .option('--json', 'print JSON')
     .addOption(backendOption())
     .action((f: LabFlags) => {
-      checkOutputFolder('--out', f.out, LAB_FILES, f.force === true);
       const epochs = f.epochs;
       const only = checkLabStudies(f.only === undefined ? [...LAB_STUDIES] : f.only.split(','));
+      // Every output checked and locked before the first study trains.
+      const claim = claimOutputs({ path: f.out, kind: 'folder', files: LAB_FILES, force: f.force === true });
       const limit = f.limit;
       const backend = backendFrom(f.backend);
       const data = loadMnistDataset(limit === undefined ? {} : { limit });
       const o = labOutputs(data, { epochs, backend, only, onProgress: (line: string) => process.stderr.write(`ae lab: ${line}\n`) });
-      writeOutputs(f.out, o);
+      writeOutputs(f.out, o, claim.present);
+      claim.release();
       process.stdout.write(f.json ? JSON.stringify(o.summary) + '\n' : o.markdown);
     });
 }

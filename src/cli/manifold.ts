@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONTRACTIVE, DEFAULT_EPOCHS, DEFAULT_NOISE, defaultLayers, runManifoldStudy, type ManifoldStudyOptions } from '../apps/manifold.js';
 import { MANIFOLD_DATASETS } from '../data/manifolds.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { claimOutputs } from '../io/output-check.js';
+import { writeFolder } from '../io/outputs.js';
 import { VARIANTS } from '../train/recipe.js';
-import { backendFrom, checkOutputFolder } from './common.js';
+import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, choiceFlag, intFlag, intOption, listFlag, numberFlag, seedOption } from './options.js';
 
@@ -70,9 +71,12 @@ export function optionsFromFlags(f: ManifoldFlags): Omit<ManifoldStudyOptions, '
 export function manifoldCommand(f: ManifoldFlags): void {
   const opts = optionsFromFlags(f);
   // The files every study writes (jacobian.png and code.png only for some).
-  checkOutputFolder('--out', f.out, ['arrows.png', 'travel.png', 'manifold.json', 'manifold.md'], f.force === true);
-  const run = runManifoldStudy({ ...opts, backend: backendFrom(f.backend), log: (line) => process.stderr.write(line + '\n') });
-  ensureDir(f.out);
-  for (const file of run.files) writeFileAtomic(join(f.out, file.name), file.contents);
-  process.stdout.write(f.json ? JSON.stringify(run.summary) + '\n' : `${run.text}\nwrote ${run.files.map((file) => join(f.out, file.name)).join(', ')}\n`);
+  const claim = claimOutputs({ path: f.out, kind: 'folder', files: ['arrows.png', 'travel.png', 'manifold.json', 'manifold.md'], also: (n) => n === 'jacobian.png' || n === 'code.png', force: f.force === true });
+  try {
+    const run = runManifoldStudy({ ...opts, backend: backendFrom(f.backend), log: (line) => process.stderr.write(line + '\n') });
+    writeFolder(f.out, run.files.map((file) => ({ name: file.name, data: file.contents })), claim.present);
+    process.stdout.write(f.json ? JSON.stringify(run.summary) + '\n' : `${run.text}\nwrote ${run.files.map((file) => join(f.out, file.name)).join(', ')}\n`);
+  } finally {
+    claim.release();
+  }
 }

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadMnistDataset } from '../data/dataset.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { claimOutputs } from '../io/output-check.js';
+import { writeFolder } from '../io/outputs.js';
 import { rateDistortion, rdFiles, rdMarkdown } from '../apps/compress.js';
-import { backendFrom, checkOutputFolder } from './common.js';
+import { backendFrom } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, intFlag, intOption, limitOption, seedOption } from './options.js';
 
@@ -40,17 +41,17 @@ export function registerRateDistortion(program: Command): void {
     .option('--json', 'print JSON instead of the table')
     .addOption(backendOption())
     .action((f: RdFlags) => {
-      checkOutputFolder('--out', f.out, ['rd.md', 'rd.json', 'rd.png'], f.force === true);
       const dims = dimsFlag(f.dims);
       const epochs = f.epochs;
       const seed = f.seed;
       const limit = f.limit;
       if (limit !== undefined && limit < 2) throw new UsageError(`--limit: expected at least 2 rows (PCA needs two), received "${f.limit}"`);
+      const claim = claimOutputs({ path: f.out, kind: 'folder', files: ['rd.md', 'rd.json', 'rd.png'], force: f.force === true });
       const backend = backendFrom(f.backend);
       const result = rateDistortion(loadMnistDataset(limit === undefined ? {} : { limit }), { dims, epochs, seed, backend, onProgress: (line) => process.stderr.write(`ae rd: ${line}\n`) });
       const files = rdFiles(result);
-      ensureDir(f.out);
-      for (const file of files) writeFileAtomic(join(f.out, file.name), file.contents);
+      writeFolder(f.out, files.map((file) => ({ name: file.name, data: file.contents })), claim.present);
+      claim.release();
       process.stdout.write(f.json ? JSON.stringify(result) + '\n' : `${rdMarkdown(result)}wrote ${join(f.out, 'rd.md')}, rd.json, rd.png\n`);
     });
 }

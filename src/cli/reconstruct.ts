@@ -3,7 +3,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { checkPicture } from '../core/memory.js';
 import { reconstructionPng, reconstructionSize } from '../viz/figures.js';
 import { scaled } from '../data/dataset.js';
-import { checkFileOutput, evalData, loadModelFlag } from './common.js';
+import { checkInputs, claimOutputs, type OutputSpec } from '../io/output-check.js';
+import { evalData, loadModelFlag, recordedInputs } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 import { backendOption, intOption } from './options.js';
 
@@ -27,8 +28,10 @@ export function registerReconstruct(program: Command): void {
     .addOption(backendOption()))
     .action(async (f: ReconstructFlags) => {
       const count = f.count;
-      checkFileOutput('--out', f.out, '.png', f.force === true);
+      const spec: OutputSpec = { path: f.out, kind: 'file', ext: '.png', force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--data', path: f.data }] };
+      const claim = claimOutputs(spec);
       const loaded = loadModelFlag(f.model, f.backend);
+      if (f.data === undefined) checkInputs(spec, recordedInputs(loaded));
       const data = await evalData(loaded, f.data, count, f);
       // Refused before the rows are scaled and drawn: a picture Node cannot hold, or one that does not fit in memory.
       const test = data.test!;
@@ -36,6 +39,7 @@ export function registerReconstruct(program: Command): void {
       checkPicture('--count', Math.min(count, test.rows), (n) => ({ ...reconstructionSize(n, shape, data.image !== null, false), parts: [['scaled rows', 4 * n * test.cols]] }));
       const rows = scaled(test, loaded.config.scaling);
       writeFileAtomic(f.out, reconstructionPng(loaded.model, loaded.config.scaling, rows, data.image, count));
+      claim.release();
       process.stdout.write(`wrote ${f.out}\n`);
     });
 }

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { backendOption, limitOption } from './options.js';
 import { AnomalyDetector, outputFiles, runScore, SCORE_FILES } from '../apps/anomaly.js';
-import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { backendFrom, checkOutputFolder, evalData } from './common.js';
+import { claimOutputs } from '../io/output-check.js';
+import { folderFiles, writeFolder } from '../io/outputs.js';
+import { backendFrom, evalData } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 
 interface ScoreFlags extends ReadFlags {
@@ -28,14 +29,14 @@ export function registerScore(program: Command): void {
     .option('--json', 'print the JSON summary on stdout'));
   cmd.options.find((o) => o.long === '--label-column')!.description = 'CSV: the column of labels (0 normal, 1 anomaly; class labels for a hold-out detector): a name, 0-based index or "last"';
   cmd.action(async (f: ScoreFlags) => {
-    checkOutputFolder('--out', f.out, SCORE_FILES, f.force === true);
+    const claim = claimOutputs({ path: f.out, kind: 'folder', files: SCORE_FILES, force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--data', path: f.data }] });
     const detector = AnomalyDetector.load(f.model, backendFrom(f.backend));
     // Read as ae eval reads data for a model: the training file's reading options, its columns by name.
     const data = await evalData({ model: detector.model, config: detector.modelConfig() }, f.data, f.limit, f);
     const outcome = runScore(detector, { source: f.data, x: data.test!, labels: data.testLabels ?? null }, { detectorSource: f.model });
-    ensureDir(f.out);
     const files = outputFiles(outcome);
-    for (const [name, bytes] of files) writeFileAtomic(join(f.out, name), bytes);
+    writeFolder(f.out, folderFiles(files), claim.present);
+    claim.release();
     process.stdout.write(f.json ? JSON.stringify(outcome.summary) + '\n' : `${outcome.line}\nwrote ${files.map(([n]) => join(f.out, n)).join(', ')}\n`);
   });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadMnistDataset } from '../data/dataset.js';
 import { writeOutputs } from '../io/outputs.js';
 import { SUPERRES_FILES, superResolutionOutputs } from '../apps/superres.js';
-import { backendFrom, checkOutputFolder } from './common.js';
+import { claimOutputs } from '../io/output-check.js';
+import { backendFrom } from './common.js';
 import { backendOption, intFlag, intOption, limitOption, seedOption } from './options.js';
 import { progressCallbacks } from './progress.js';
 
@@ -34,7 +35,8 @@ export function registerSuperResolution(program: Command): void {
     .addOption(backendOption())
     .action((f: SuperResFlags) => {
       const factors = f.factor.split(',').map((v) => intFlag('--factor', v));
-      checkOutputFolder('--out', f.out, [...SUPERRES_FILES, ...factors.map((k) => `model-x${k}.safetensors`)], f.force === true);
+      // An earlier run's models of other factors are its files too (replaced with --force, so two runs never mix).
+      const claim = claimOutputs({ path: f.out, kind: 'folder', files: [...SUPERRES_FILES, ...factors.map((k) => `model-x${k}.safetensors`)], also: (n) => /^model-x\d+\.safetensors$/.test(n), force: f.force === true });
       const epochs = f.epochs;
       const limit = f.limit;
       const o = superResolutionOutputs({
@@ -48,7 +50,8 @@ export function registerSuperResolution(program: Command): void {
         callbacks: () => progressCallbacks(epochs),
         log: (line) => process.stderr.write(`ae superres: ${line}\n`),
       });
-      const paths = writeOutputs(f.out, o);
+      const paths = writeOutputs(f.out, o, claim.present);
+      claim.release();
       process.stdout.write(f.json ? JSON.stringify(o.summary) + '\n' : `${o.text}\nwrote ${paths.join(', ')}\n`);
     });
 }

@@ -5,7 +5,7 @@
  * A run is planned first (everything checked and the data read, nothing written), then run.
  * A killed run resumes from its folder with byte-identical final weights.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resolveBackend } from '../backends/index.js';
 import type { Backend } from '../core/backend.js';
@@ -16,7 +16,8 @@ import { trainingDataset } from '../data/recorded.js';
 import type { Scaling } from '../data/scaling.js';
 import type { ReadOptions } from '../data/source.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { lockOutput, type OutputLock } from '../io/lock.js';
+import type { OutputLock } from '../io/lock.js';
+import { claimOutputs } from '../io/output-check.js';
 import { loadModel, saveModel, type ModelConfig } from '../io/model-file.js';
 import { reconstructionPng } from '../viz/figures.js';
 import { readCheckpoint, restoreCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
@@ -96,9 +97,16 @@ export async function planFreshRun(settings: Partial<TrainSettings>, o: FreshRun
   if (split !== undefined && split > 0 && o.testData !== undefined) {
     throw new ValidationError(`--validation-split: expected it only without test data, received ${split} with --test-data ${o.testData}`);
   }
-  if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new ValidationError(`--out: expected a directory, received the file "${o.out}"`);
-  // Locked before the folder is looked at, so no other run can write it between the check and the run.
-  const lock = lockOutput(o.out);
+  // The folder checked (a folder, writable, none of its files an input, no run in it without
+  // --force) and locked before the data is read, so no other run can write it meanwhile.
+  const claim = claimOutputs({
+    path: o.out,
+    kind: 'folder',
+    files: RUN_FILES,
+    force: o.force === true,
+    inputs: [{ flag: '--data', path: o.source }, { flag: '--test-data', path: o.testData }],
+  });
+  const lock = claim.lock;
   try {
     return await planLocked(settings, o, lock);
   } catch (err) {
@@ -109,10 +117,6 @@ export async function planFreshRun(settings: Partial<TrainSettings>, o: FreshRun
 
 async function planLocked(settings: Partial<TrainSettings>, o: FreshRunOptions, lock: OutputLock): Promise<RunPlan> {
   const split = o.validationSplit;
-  const present = RUN_FILES.filter((f) => existsSync(join(o.out, f)));
-  if (present.length > 0 && !o.force) {
-    throw new ValidationError(`--out: expected a folder without a run (pass --force to replace it), received "${o.out}" which has ${present.join(', ')}`);
-  }
   // When the width is known before the data is read (MNIST's 784, or --layers), a model that
   // cannot fit is refused before reading it; MNIST's rows are known too.
   const knownWidth = settings.layers?.[0] ?? (o.source === 'mnist' ? MNIST_WIDTH : undefined);
@@ -179,7 +183,8 @@ export function settingsFromConfig(c: ModelConfig): Partial<TrainSettings> {
  * and machine give the same weights. Throws ValidationError for a folder that cannot resume.
  */
 export async function planResume(dir: string, o: { epochs?: number; backend?: string } = {}): Promise<RunPlan> {
-  const lock = lockOutput(dir, '--resume');
+  // Its own folder, written again: checked to be one that can be written, and locked.
+  const lock = claimOutputs({ flag: '--resume', path: dir, kind: 'folder', files: RUN_FILES, force: true }).lock;
   try {
     return await planResumeLocked(dir, o, lock);
   } catch (err) {
