@@ -6,7 +6,7 @@ import { check } from '../core/validate.js';
 import { scaled, validationMask, type Dataset } from '../data/dataset.js';
 import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
-import { Autoencoder } from '../nn/autoencoder.js';
+import { Autoencoder, MAX_LAYER_SIZES } from '../nn/autoencoder.js';
 import { checkContractiveDepth, type Regularization } from '../nn/regularizers.js';
 import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -82,6 +82,7 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
   check('hidden', s.hidden, { kind: 'int', min: 1, max: 1 << 20 });
   if (s.layers !== undefined) {
     if (!Array.isArray(s.layers) || s.layers.length < 2) throw new ValidationError(expected('layers', 'at least two sizes, input first and code last (e.g. 784,128,30)', s.layers));
+    if (s.layers.length > MAX_LAYER_SIZES) throw new ValidationError(`layers: expected at most ${MAX_LAYER_SIZES} sizes, received ${s.layers.length}`);
     s.layers.forEach((n, i) => check(`layers[${i}]`, n, { kind: 'int', min: 1, max: 1 << 20 }));
   }
   check('activation', s.activation, { kind: 'oneOf', choices: ACTIVATIONS });
