@@ -786,10 +786,10 @@ test('the largest accepted headers decode in bounded time and memory (child with
   assert.match(out.deep!.result, /ModelFormatError/);
   assert.match(out.shortKeys!.result, /ModelFormatError: shortKeys: header: expected at most 65536 JSON items/);
   assert.match(out.big!.result, /expected at most 16 MiB/);
-  // Measured at 0.1 to 0.5 s each on one core; the bound leaves 10 times that for slow machines
-  // and is still far under the 16 s a 100 MB header took before the limits.
+  // Measured at 0.2 to 0.6 s each (1.2 s with other tests running); the bound leaves over 10
+  // times that for slow machines and is still far under the 16 s a 100 MB header took before.
   for (const name of ['tensors', 'keys', 'shape', 'deep', 'shortKeys', 'big']) {
-    assert.ok(out[name]!.ms < 5000, `${name} took ${out[name]!.ms} ms`);
+    assert.ok(out[name]!.ms < 8000, `${name} took ${out[name]!.ms} ms`);
   }
   assert.ok(out.rssMB < 1024, `rss ${out.rssMB} MB`);
 });

@@ -18,8 +18,8 @@
  * Within them, parsing takes well under a second and a few tens of MB at worst, whatever the
  * header holds (tested under --max-old-space-size=256). What aekit writes stays far inside:
  * a model or checkpoint header is about 1 KB, an anomaly detector's adds about 19 bytes per
- * training row (1.2 MB for MNIST's 60000), a table's per-column scaling about 40 bytes per
- * column; a model has 4 tensors per encoder layer and its checkpoint at most 4 times as many
+ * training row (1.2 MB for MNIST's 60000; the limit holds about 850,000 rows' scores), a
+ * table's per-column scaling about 40 bytes per column; a model has 4 tensors per encoder layer and its checkpoint at most 4 times as many
  * (weights, Adam's two moments, the best epoch's copy), and an architecture has at most 256
  * layer sizes (MAX_LAYER_SIZES), so at most 4080 tensors. The encoder enforces the same
  * limits, so a file it writes can always be read back.
@@ -27,6 +27,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ModelFormatError, ValidationError, expected, show } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { bytesText, scanJson } from './json-scan.js';
 
 /** A decoded tensor. Every supported dtype is converted to float32 on load. */
 export interface Tensor {
@@ -154,7 +155,7 @@ export function encodeSafetensors(
   if (entries.length > MAX_TENSORS) {
     throw new ValidationError(expected('safetensors tensor count', `at most ${MAX_TENSORS}`, entries.length));
   }
-  const { items } = scanHeader(headerRaw);
+  const { items } = scanJson(headerRaw);
   if (items > MAX_HEADER_ITEMS) {
     throw new ValidationError(expected('safetensors header', `at most ${MAX_HEADER_ITEMS} JSON items (keys, array elements, objects, arrays)`, items));
   }
@@ -216,7 +217,7 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'):
   }
 
   // Counted on the raw bytes, before any string or object is built from them.
-  const shape = scanHeader(buf.subarray(8, 8 + headerLength));
+  const shape = scanJson(buf.subarray(8, 8 + headerLength));
   // A top-level key is a tensor or the one __metadata__ entry; the exact count follows the parse.
   if (shape.topKeys > MAX_TENSORS + 1) {
     throw failText('header', `at most ${MAX_TENSORS} tensors`, `${shape.topKeys} entries`);
@@ -313,64 +314,6 @@ function checkHeaderLength(length: bigint, source: string): number {
     throw new ModelFormatError(`${source}: header length: expected at most ${bytesText(MAX_HEADER_BYTES)}, received ${bytesText(length)}`);
   }
   return Number(length);
-}
-
-/** A byte count for people, exact in bytes: "16 MiB (16777216 bytes)", "95.4 MiB (100000000 bytes)". */
-export function bytesText(n: number | bigint): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  const exact = BigInt(n);
-  let v = Number(n);
-  let k = 0;
-  while (k < units.length && v >= 1024) {
-    v /= 1024;
-    k++;
-  }
-  if (k === 0) return `${n} bytes`;
-  const whole = exact % 1024n ** BigInt(k) === 0n;
-  return `${whole ? v : v.toFixed(1)} ${units[k - 1]} (${n} bytes)`;
-}
-
-/**
- * One pass over header bytes, allocating nothing: how many keys the top-level object has and
- * how many JSON items (keys, array elements, objects, arrays) it holds in all. Exact for
- * well-formed JSON; for malformed JSON only an estimate, which the parse then refuses. Bytes
- * inside strings are skipped (UTF-8 continuation bytes never equal '"' or '\\').
- */
-function scanHeader(bytes: Uint8Array): { topKeys: number; items: number } {
-  let depth = 0;
-  let topKeys = 0;
-  let items = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    switch (c) {
-      case 0x22: // "
-        inString = true;
-        break;
-      case 0x7b: // {
-      case 0x5b: // [
-        depth++;
-        items++;
-        break;
-      case 0x7d: // }
-      case 0x5d: // ]
-        depth--;
-        break;
-      case 0x3a: // :  one per key
-        items++;
-        if (depth === 1) topKeys++;
-        break;
-      case 0x2c: // ,  between members and elements
-        items++;
-        break;
-    }
-  }
-  return { topKeys, items };
 }
 
 /** Validates one header entry without touching the data section. */
