@@ -4,7 +4,7 @@ import type { Matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { scaled, validationMask, type Dataset } from '../data/dataset.js';
-import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { checkScalable, countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
 import { Autoencoder, MAX_LAYER_SIZES } from '../nn/autoencoder.js';
 import { checkContractiveDepth, type Regularization } from '../nn/regularizers.js';
@@ -403,6 +403,9 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       ? fitFeatureScaling(settings.scale, data.train.data, data.train.cols)
       : fitSharedScaling(settings.scale, data.train.data, data.rawRange);
   // Test values beyond the training range are allowed (they scale past the range); counted for the report.
+  // Values so far beyond that their loss would overflow are refused, naming the value, rather
+  // than reported as a diverging run.
+  if (data.test) checkScalable(data.test, scaling, data.validation ? 'held-out rows (the validation split)' : 'test data', data.columns);
   const testOutOfRange = data.test ? countOutOfRange(data.test.data, scaling) : null;
   // In place, the dataset's own rows become the scaled ones: MNIST's 188 MB is not held twice.
   const scale = (m: Matrix): Matrix => (opts.inPlace ? (scaleInto(m.data, scaling, m.data), m) : scaled(m, scaling));
