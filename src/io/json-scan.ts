@@ -58,3 +58,32 @@ export function scanJson(bytes: Uint8Array): { topKeys: number; items: number } 
   }
   return { topKeys, items };
 }
+
+/**
+ * The most objects, arrays and keys the JSON text of a metadata value (a model's config, a
+ * checkpoint's state) may hold: 4096. Those are what make JSON.parse allocate per item; aekit
+ * writes under 100 (the long parts of a config, per-column ranges and an anomaly detector's
+ * training scores, are arrays of numbers, which count as one each and are bounded by the
+ * header's byte limit).
+ */
+export const MAX_JSON_STRUCTURES = 4096;
+
+/**
+ * How many objects, arrays and keys JSON text holds, counted without parsing it (exact for
+ * well-formed JSON). The same scan as scanJson, over a string's UTF-16 code units.
+ */
+export function structuresIn(text: string): number {
+  let structures = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b || c === 0x3a) structures++;
+  }
+  return structures;
+}

@@ -141,3 +141,16 @@ test('the deepest architecture allowed (MAX_LAYER_SIZES) writes a checkpoint wit
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a checkpoint state of more than 4096 objects, arrays and keys is refused before it is parsed', async () => {
+  const { writeSafetensorsFile } = await import('../io/safetensors.js');
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-ckpt-keys-'));
+  try {
+    const path = join(dir, 'checkpoint.safetensors');
+    const state = JSON.stringify({ format: 'aekit-checkpoint/1', epoch: 1, pad: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 0])) });
+    writeSafetensorsFile(path, [], { checkpoint: state });
+    assert.throws(() => readCheckpoint(path), (e: unknown) => e instanceof ModelFormatError && e.message === `${path}: checkpoint state: expected JSON of at most 4096 objects, arrays and keys, received 5005`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
