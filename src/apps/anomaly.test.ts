@@ -208,3 +208,15 @@ test('detector files: a plain model, an edited threshold and a detector without 
   assert.deepEqual(binary.anomalous([0, 1, 1]), [false, true, true]);
   refused(() => binary.anomalous([0, 1, 2], 'labels of x.csv'), ValidationError, /labels of x\.csv row 3: expected 0 \(normal\) or 1 \(anomaly\), received 2/);
 });
+
+test('a detector whose training scores outgrow the 16 MiB header says so and how to fit, when saved', () => {
+  const model = new Autoencoder({ layers: [4, 2], activation: 'tanh', outputActivation: 'tanh', tied: false }, backend, new Rng(1));
+  const scaling = { kind: 'symmetric' as const, min: 0, max: 1 };
+  const rng = new Rng(2);
+  const scores = (n: number) => Float64Array.from({ length: n }, () => rng.random());
+  // 20000 scores fit (the file reads back); 1.2 million do not.
+  const small = AnomalyDetector.fromModel(model, scores(20_000), undefined, { scaling });
+  assert.equal(AnomalyDetector.fromBytes(small.toBytes(), backend).trainScores.length, 20_000);
+  const big = AnomalyDetector.fromModel(model, scores(1_200_000), undefined, { scaling });
+  assert.throws(() => big.toBytes(), (e: unknown) => e instanceof ValidationError && /^detector file: expected the scores of at most about 838000 training rows \(they are kept whole in its 16 MiB header\), received 1200000 \(train on fewer rows, e\.g\. with --limit\)$/.test(e.message));
+});

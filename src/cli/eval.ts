@@ -3,7 +3,7 @@ import { UsageError } from './exit.js';
 import { backendOption, limitOption } from './options.js';
 import { scaled } from '../data/dataset.js';
 import { evaluate } from '../train/evaluate.js';
-import { countOutOfRange, rangeOf } from '../data/scaling.js';
+import { checkScalable, countOutOfRange, rangeOf } from '../data/scaling.js';
 import { evalData, loadModelFlag } from './common.js';
 import { addReadOptions, DATA_HELP, type ReadFlags } from './data-flags.js';
 
@@ -29,6 +29,10 @@ export function registerEval(program: Command): void {
       const data = await evalData(loaded, f.data, f.limit, f);
       const raw = data.test!;
       // Values beyond the training range are allowed; how many there are is reported.
+      const e = data.evalSource;
+      // Values so far beyond it that their squared error overflows are refused, naming the value,
+      // rather than reported as a model whose reconstructions are not finite.
+      checkScalable(raw, loaded.config.scaling, e.from === 'flag' ? data.source : e.part === 'validation' ? 'held-out rows' : 'test data', data.columns);
       const outOfRange = countOutOfRange(raw.data, loaded.config.scaling);
       const x = scaled(raw, loaded.config.scaling);
       const { loss: mse, count } = evaluate(loaded.model, x, 'mse');
@@ -41,7 +45,6 @@ export function registerEval(program: Command): void {
       if (f.json) {
         process.stdout.write(JSON.stringify({ mse, count, data: data.evalSource, outOfRange, scaling: loaded.config.scaling }) + '\n');
       } else {
-        const e = data.evalSource;
         const label = e.part === 'validation' ? 'held-out MSE' : e.part === 'test' ? 'test MSE' : 'MSE';
         const beyond = outOfRange ? `; ${outOfRange} values beyond the training range` : '';
         const where = e.kind === 'mnist' ? 'mnist' : e.from === 'flag' ? data.source : `${e.path} (${e.kind}, as recorded in the model)`;

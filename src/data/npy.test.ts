@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import { Rng } from '../core/rng.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataFormatError } from '../core/errors.js';
-import { npyRows, parseNpy, readNpyFile, type NpyArray } from './npy.js';
+import { MAX_NPY_HEADER_BYTES, npyRows, parseNpy, readNpyFile, type NpyArray } from './npy.js';
 
 /** Asserts a DataFormatError whose single-line message matches every pattern. */
 function throwsFormat(fn: () => unknown, ...patterns: RegExp[]): void {
@@ -252,11 +252,37 @@ test('refuses unknown versions and a header longer than the file', () => {
   throwsFormat(() => parseNpy(good.subarray(0, 7)), /version bytes/, /received 7 bytes/);
   throwsFormat(() => parseNpy(good.subarray(0, 9)), /10 bytes for the version 1\.0 prefix/, /received 9 bytes/);
   const long = good.slice();
-  new DataView(long.buffer).setUint16(8, 60000, true);
-  throwsFormat(() => parseNpy(long, 'h.npy'), /^h\.npy header: expected 60000 bytes/, new RegExp(`received ${long.length - 10} bytes after the 10-byte prefix \\(file truncated\\)$`));
+  new DataView(long.buffer).setUint16(8, 9000, true);
+  throwsFormat(() => parseNpy(long, 'h.npy'), /^h\.npy header: expected 9000 bytes/, new RegExp(`received ${long.length - 10} bytes after the 10-byte prefix \\(file truncated\\)$`));
   const v2 = npyBytes({ version: 2, descr: '<f4', shape: [1], data: f32le([1]) });
-  new DataView(v2.buffer).setUint32(8, 0xffffffff, true);
-  throwsFormat(() => parseNpy(v2), /expected 4294967295 bytes/, /after the 12-byte prefix/);
+  new DataView(v2.buffer).setUint32(8, 9500, true);
+  throwsFormat(() => parseNpy(v2), /expected 9500 bytes/, /after the 12-byte prefix/);
+});
+
+test('a header over 10000 bytes (NumPy\'s own max_header_size) is refused from the length field, before decoding', () => {
+  assert.equal(MAX_NPY_HEADER_BYTES, 10000);
+  const v1 = npyBytes({ descr: '<f4', shape: [1], data: f32le([1]) });
+  new DataView(v1.buffer).setUint16(8, 60000, true);
+  throwsFormat(() => parseNpy(v1, 'h.npy'), /^h\.npy header: expected at most 10000 bytes \(NumPy's own limit, np\.load's max_header_size\), received 60000 bytes$/);
+  const v3 = npyBytes({ version: 3, descr: '<f4', shape: [1], data: f32le([1]) });
+  new DataView(v3.buffer).setUint32(8, 600 * 1024 * 1024, true);
+  // Not "invalid UTF-8": the size is the cause.
+  throwsFormat(() => parseNpy(v3, 'big.npy'), /^big\.npy header: expected at most 10000 bytes .*received 629145600 bytes$/);
+  // A real header just under the limit still reads.
+  const padded = npyBytes({ version: 2, descr: '<f4', shape: [1], data: f32le([1]), dict: `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }${' '.repeat(9900)}` });
+  assert.deepEqual(Array.from(parseNpy(padded).data), [1]);
+  // From a file: refused from the prefix, without reading a 600 MB hole.
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-npy-limit-'));
+  try {
+    const path = join(dir, 'big.npy');
+    const fd = openSync(path, 'w');
+    writeSync(fd, v3.subarray(0, 12));
+    ftruncateSync(fd, 12 + 600 * 1024 * 1024);
+    closeSync(fd);
+    throwsFormat(() => readNpyFile(path), new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} header: expected at most 10000 bytes .*received 629145600 bytes$`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('refuses truncated data and trailing bytes with expected vs received counts', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { DataFormatError, show } from '../core/errors.js';
 import { fileError } from './idx.js';
 
@@ -31,6 +31,13 @@ export interface NpyArray {
   /** Uint8Array for u1, Float32Array for f4, Float64Array for f8; length = product of shape. */
   data: Uint8Array | Float32Array | Float64Array;
 }
+
+/**
+ * The longest header read: 10000 bytes, NumPy's own default limit (np.load's max_header_size,
+ * which refuses longer headers as unsafe). A plain array's header is under 200 bytes even
+ * with NumPy's 64 axes. Checked from the length field, before the header is decoded.
+ */
+export const MAX_NPY_HEADER_BYTES = 10000;
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] as const; // \x93 N U M P Y
 const MAGIC_TEXT = '\\x93NUMPY';
@@ -332,6 +339,10 @@ function readHeader(bytes: Uint8Array, source: string): { dtype: NpyDtype; shape
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  // Before the file's own length: a header over the limit is refused from the prefix alone.
+  if (headerLength > MAX_NPY_HEADER_BYTES) {
+    throw formatError(`${source} header`, `at most ${MAX_NPY_HEADER_BYTES} bytes (NumPy's own limit, np.load's max_header_size)`, plural(headerLength, 'byte'));
+  }
   const dataStart = headerStart + headerLength;
   if (dataStart > bytes.length) {
     throw formatError(
@@ -479,8 +490,19 @@ function decode(dtype: NpyDtype, bytes: Uint8Array, start: number, count: number
 export function readNpyFile(path: string): NpyArray {
   let buf: Buffer;
   try {
+    // The prefix first: a header over the limit is refused without reading the file.
+    const fd = openSync(path, 'r');
+    try {
+      const prefix = Buffer.alloc(12);
+      const n = readSync(fd, prefix, 0, 12, 0);
+      const length = prefix[6] === 1 ? prefix.readUInt16LE(8) : n === 12 ? prefix.readUInt32LE(8) : 0;
+      if (n >= 10 && length > MAX_NPY_HEADER_BYTES) parseNpy(new Uint8Array(prefix.buffer, prefix.byteOffset, n), path);
+    } finally {
+      closeSync(fd);
+    }
     buf = readFileSync(path);
   } catch (err) {
+    if (err instanceof DataFormatError) throw err;
     throw fileError(path, 'a readable .npy file', err);
   }
   return parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../core/errors.js';
-import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
+import { checkScalable, countOutOfRange, fitFeatureScaling, MAX_SCALED_MAGNITUDE, fitSharedScaling, rangeOf, scaleInto, scalingFor, SCALINGS, toUnit, unscaleInto, validateScaling, type Scaling } from './scaling.js';
 
 const symmetric: Scaling = { kind: 'symmetric', min: 0, max: 255 };
 const unit: Scaling = { kind: 'unit', min: 0, max: 255 };
@@ -126,4 +126,34 @@ test("standard scaling is StandardScaler's (x − mean) / std per column, consta
   const g = fitSharedScaling('standard', Float32Array.from([0, 2, 4, 6]), { min: 0, max: 255 });
   assert.ok(Math.abs(g.min - (3 - Math.sqrt(5))) < 1e-9 && Math.abs(g.max - (3 + Math.sqrt(5))) < 1e-9);
   assert.deepEqual(fitSharedScaling('unit', Float32Array.from([0, 2]), { min: 0, max: 255 }), { kind: 'unit', min: 0, max: 255 });
+});
+
+test('checkScalable allows values past the training range and refuses, naming row, column and range, one whose loss would overflow', () => {
+  const rows = (data: number[], cols: number) => ({ rows: data.length / cols, cols, data: Float32Array.from(data) });
+  const table = fitFeatureScaling('symmetric', Float32Array.from([0, 10, 1, 20]), 2); // columns [0, 1] and [10, 20]
+  assert.equal(MAX_SCALED_MAGNITUDE, 1e15);
+  // A little, and a million widths, past the range: allowed (countOutOfRange reports them).
+  checkScalable(rows([1.5, 25, -1e6, 1e7], 2), table, 'test data');
+  assert.equal(countOutOfRange(Float32Array.from([1.5, 25, -1e6, 1e7]), table), 4);
+  const refuses = (fn: () => void, message: string) =>
+    assert.throws(fn, (e: unknown) => e instanceof ValidationError && e.message === message);
+  refuses(
+    () => checkScalable(rows([0.5, 15, 0.5, 15, 0.5, 1e30], 2), table, 'test data', ['a', 'b']),
+    'test data row 2, column 1 ("b"): expected a value near its training range [10, 20] (scaled to [-1, 1], at most ±1e+15 after scaling), received 1e+30',
+  );
+  refuses(
+    () => checkScalable(rows([-3e15, 0], 2), table, 'x.csv'),
+    'x.csv row 0, column 0: expected a value near its training range [0, 1] (scaled to [-1, 1], at most ±1e+15 after scaling), received -3e+15',
+  );
+  // Pictures share one range.
+  refuses(
+    () => checkScalable(rows([0, 255, 1e20, 3], 2), unit, 'test data'),
+    'test data row 1, column 0: expected a value near the training range [0, 255] (scaled to [0, 1], at most ±1e+15 after scaling), received 1e+20',
+  );
+  const standard = fitFeatureScaling('standard', Float32Array.from([0, 2]), 1); // mean 1, std 1
+  checkScalable(rows([1e9], 1), standard, 'test data');
+  refuses(
+    () => checkScalable(rows([1e30], 1), standard, 'test data'),
+    'test data row 0, column 0: expected a value near the training data (this column\'s mean 1, standard deviation 1; at most 1e+15 standard deviations away), received 1e+30',
+  );
 });

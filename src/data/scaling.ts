@@ -1,4 +1,5 @@
 import { ValidationError, expected, show } from '../core/errors.js';
+import type { Matrix } from '../core/matrix.js';
 
 /**
  * Input scaling. The model config stores it, so inference scales inputs exactly as
@@ -118,6 +119,53 @@ export function countOutOfRange(raw: Float32Array, s: Scaling): number | null {
     if (v < mins[i % n]! || v > maxs[i % n]!) count++;
   }
   return count;
+}
+
+/**
+ * The largest magnitude a value may have once scaled: 1e15, where the training range maps to
+ * [-1, 1] or [0, 1] (a standard scaling: 1e15 standard deviations). Test values past the
+ * training range are allowed, a little or a million times its width (countOutOfRange counts
+ * them); one beyond this is almost surely a unit or sentinel mistake, and its squared error
+ * (1e30 here) nears what the float32 sums of a loss can hold (3.4e38; the native backend's
+ * overflow to Infinity), so an evaluation would blame the model ("training diverged", "a model
+ * whose reconstructions are not finite") for the data. checkScalable refuses it instead.
+ */
+export const MAX_SCALED_MAGNITUDE = 1e15;
+
+/** A number from data for messages: six significant digits, no trailing zeros (1e+30, 0.99). */
+function brief(v: number): string {
+  const p = +v.toPrecision(6);
+  return Math.abs(p) >= 1e6 || (p !== 0 && Math.abs(p) < 1e-4) ? p.toExponential() : String(p);
+}
+
+/**
+ * Throws ValidationError naming the first raw value (row and column, 0-based, with the
+ * column's name when known) that `s` scales past ±MAX_SCALED_MAGNITUDE, and the training
+ * range it was scaled from. `what` names the rows ("test data", a path).
+ */
+export function checkScalable(raw: Matrix, s: Scaling, what: string, columns?: readonly string[] | null): void {
+  const [lo, hi] = rangeOf(s.kind);
+  const span = hi - lo;
+  const { mins, maxs, n } = ranges(s, raw.data.length, what);
+  const data = raw.data;
+  for (let i = 0; i < data.length; i++) {
+    const j = i % n;
+    const a = mins[j]!;
+    const width = maxs[j]! - a;
+    const v = data[i]!;
+    // In double, so the check itself cannot overflow; NaN fails it too.
+    if (Math.abs(lo + ((v - a) * span) / width) <= MAX_SCALED_MAGNITUDE) continue;
+    const col = i % raw.cols;
+    const name = columns?.[col];
+    const where = `${what} row ${Math.floor(i / raw.cols)}, column ${col}${name !== undefined && name !== '' ? ` (${show(name)})` : ''}`;
+    const perFeature = s.featureMin !== undefined;
+    const range = perFeature ? 'its training range' : 'the training range';
+    const rule =
+      s.kind === 'standard'
+        ? `a value near the training data (${perFeature ? 'this column\'s ' : ''}mean ${brief(a + width / 2)}, standard deviation ${brief(width / 2)}; at most ${MAX_SCALED_MAGNITUDE.toExponential()} standard deviations away)`
+        : `a value near ${range} [${brief(a)}, ${brief(a + width)}] (scaled to [${lo}, ${hi}], at most ±${MAX_SCALED_MAGNITUDE.toExponential()} after scaling)`;
+    throw new ValidationError(`${where}: expected ${rule}, received ${brief(v)}`);
+  }
 }
 
 /** Mean and population standard deviation of a column (or of everything when cols = 1), in double. */

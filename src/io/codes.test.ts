@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,9 @@ import { Rng } from '../core/rng.js';
 import { Autoencoder } from '../nn/autoencoder.js';
 import {
   CODES_MAGIC,
+  MAX_CODES_HEADER_BYTES,
+  MAX_CODES_HEADER_ITEMS,
+  MAX_DIMS,
   codesModelOf,
   decodeCodes,
   encodeCodes,
@@ -349,4 +352,59 @@ test('fuzz: every mutant decodes to finite codes or throws DataFormatError', () 
   }
   // Both outcomes occur: byte flips in the data decode, most header damage does not.
   assert.ok(counts.ok > 200 && counts.rejected > 1000, JSON.stringify(counts));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Header limits, checked before the header is decoded
+
+/** The 12-byte preamble with header length `h`. */
+function preamble(h: number): Uint8Array {
+  const out = new Uint8Array(12);
+  out.set(new TextEncoder().encode(CODES_MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, h, true);
+  return out;
+}
+
+test('a header over 64 MiB is refused from the preamble, naming the limit and the size, not as invalid UTF-8', () => {
+  assert.equal(MAX_CODES_HEADER_BYTES, 64 * 1024 * 1024);
+  rejects(preamble(600 * 1024 * 1024), /^x\.aec: header length: expected at most 64 MiB \(67108864 bytes\), received 600 MiB \(629145600 bytes\)$/);
+  rejects(preamble(0xffffffff), /received 4\.0 GiB \(4294967295 bytes\)$/);
+  rejects(preamble(MAX_CODES_HEADER_BYTES + 1), /expected at most 64 MiB .*received 64\.0 MiB \(67108865 bytes\)$/);
+  // At the limit, the length is allowed, and then checked against what the file holds.
+  rejects(preamble(MAX_CODES_HEADER_BYTES), /header length: expected 2 to 2 bytes \(what follows the preamble\), received 67108864$/);
+});
+
+test('readCodesFile refuses a 600 MB header without reading the file (a sparse 600 MB file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-codes-limit-'));
+  try {
+    const path = join(dir, 'big.aec');
+    const fd = openSync(path, 'w');
+    writeSync(fd, preamble(600 * 1024 * 1024));
+    ftruncateSync(fd, 12 + 600 * 1024 * 1024); // a hole: no 600 MB written
+    closeSync(fd);
+    const t0 = performance.now();
+    assert.throws(() => readCodesFile(path), (e: unknown) => e instanceof DataFormatError && e.message === `${path}: header length: expected at most 64 MiB (67108864 bytes), received 600 MiB (629145600 bytes)`);
+    assert.ok(performance.now() - t0 < 2000, 'refused without reading 600 MB');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a header of more JSON items than a valid one can have is refused before parsing', () => {
+  const data = new Uint8Array(16);
+  const many = `{"version":1,"dtype":"f32","rows":2,"dims":2,"model":null,"note":[${'0,'.repeat(MAX_CODES_HEADER_ITEMS)}0]}`;
+  rejects(build(null, data, { headerText: many }), /^x\.aec: header: expected at most 2097216 JSON items \(keys, array elements, objects, arrays\), received \d+$/);
+});
+
+test('the largest header version 1 allows (q8 at 2^20 dims, longest numbers) is written and read back', () => {
+  // -1.2345678e-6 prints as 25 characters ("-0.0000012345678..."), the longest a float32 offset gets.
+  const codes = matrix(2, MAX_DIMS);
+  for (let j = 0; j < MAX_DIMS; j++) {
+    codes.data[j] = -1.2345678e-6 * (1 + j / MAX_DIMS);
+    codes.data[MAX_DIMS + j] = 9.8765432e-7 * (1 + j / MAX_DIMS);
+  }
+  const bytes = encodeCodes(codes, 'q8', { model: { fingerprint: FP, description: '\u2028'.repeat(500) }, note: '"'.repeat(500) });
+  const headerLength = new DataView(bytes.buffer).getUint32(8, true);
+  assert.ok(headerLength > 45e6 && headerLength <= MAX_CODES_HEADER_BYTES, `header of ${headerLength} bytes`);
+  assert.equal(decodeCodes(bytes).codes.cols, MAX_DIMS);
 });

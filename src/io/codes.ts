@@ -6,7 +6,8 @@
  *
  *   offset       size            content
  *   0            8               magic: the ASCII bytes "AECODES1"
- *   8            4               H: u32, the byte length of the JSON header (2 <= H <= file size - 12)
+ *   8            4               H: u32, the byte length of the JSON header (2 <= H <= file size - 12,
+ *                                and H <= MAX_CODES_HEADER_BYTES: 64 MiB)
  *   12           H               the header: UTF-8 JSON object (below)
  *   12 + H       P               P = (8 - (12 + H) % 8) % 8 zero bytes, so the data starts at a multiple of 8
  *   D = 12+H+P   rows*dims*size  the codes, row-major (row 0's dims values, then row 1's, ...)
@@ -44,15 +45,23 @@
  *
  * Every problem with a file is a one-line DataFormatError naming the source; nothing a file
  * says is allocated before the file's own length has confirmed it.
+ *
+ * Limits, checked before the header is decoded or parsed: H is at most MAX_CODES_HEADER_BYTES
+ * (64 MiB; the largest header version 1 allows, q8's scale and offset for 2^20 dims, is under
+ * 53 MiB), read from the preamble alone (readCodesFile refuses without reading the rest of the
+ * file), and the header holds at most MAX_CODES_HEADER_ITEMS JSON items (keys, array
+ * elements, objects, arrays: 2·dims + 23 at most in a valid header), counted by one pass over
+ * its bytes.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { DataFormatError, ValidationError, expected, show } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/matrix.js';
 import type { Scaling } from '../data/scaling.js';
 import { fileError } from '../data/idx.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
 import { writeFileAtomic } from './atomic.js';
+import { bytesText, scanJson } from './json-scan.js';
 
 export const CODES_MAGIC = 'AECODES1';
 export const CODES_VERSION = 1;
@@ -63,6 +72,14 @@ export const DTYPE_BYTES: Record<CodeDtype, number> = { f32: 4, f16: 2, q8: 1 };
 /** The bytes before the JSON header: the magic and the header length. */
 export const PREAMBLE_BYTES = 12;
 export const MAX_DIMS = 1 << 20;
+/**
+ * The largest header accepted: 64 MiB. A valid header is at most 2 arrays of MAX_DIMS numbers
+ * of at most 25 characters and a comma each (52 MiB) plus under 7 KB for the other keys, so
+ * no file the encoder writes is refused.
+ */
+export const MAX_CODES_HEADER_BYTES = 64 * 1024 * 1024;
+/** The most JSON items (keys, array elements, objects, arrays) a header may hold: a valid one has at most 2·dims + 23. */
+export const MAX_CODES_HEADER_ITEMS = 2 * MAX_DIMS + 64;
 const MAX_TEXT = 500;
 const HEADER_KEYS = ['version', 'dtype', 'rows', 'dims', 'model', 'note', 'quant'];
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -249,7 +266,8 @@ export function encodeCodes(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): U
   if (meta.note !== undefined) header.note = meta.note;
   if (quant) header.quant = quant;
   const json = new TextEncoder().encode(JSON.stringify(header));
-  if (json.length > 0xffffffff) throw new ValidationError(expected('codes header', 'at most 2^32 - 1 bytes', json.length));
+  // Unreachable for codes that passed the checks above; kept so a writer never outgrows the reader.
+  if (json.length > MAX_CODES_HEADER_BYTES) throw new ValidationError(`codes header: expected at most ${bytesText(MAX_CODES_HEADER_BYTES)}, received ${bytesText(json.length)}`);
   const start = align8(PREAMBLE_BYTES + json.length);
   const out = new Uint8Array(start + data.length * DTYPE_BYTES[dtype]);
   const view = new DataView(out.buffer);
@@ -372,8 +390,16 @@ export function decodeCodes(buf: Uint8Array, source = 'codes file'): DecodedCode
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const headerLength = view.getUint32(8, true);
+  // Before the file's own length: a header over the limit is refused from the preamble alone.
+  if (headerLength > MAX_CODES_HEADER_BYTES) {
+    failRaw(source, 'header length', `at most ${bytesText(MAX_CODES_HEADER_BYTES)}`, bytesText(headerLength));
+  }
   if (headerLength < 2 || headerLength > buf.length - PREAMBLE_BYTES) {
     failRaw(source, 'header length', `2 to ${Math.max(2, buf.length - PREAMBLE_BYTES)} bytes (what follows the preamble)`, String(headerLength));
+  }
+  const { items } = scanJson(buf.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength));
+  if (items > MAX_CODES_HEADER_ITEMS) {
+    failRaw(source, 'header', `at most ${MAX_CODES_HEADER_ITEMS} JSON items (keys, array elements, objects, arrays)`, String(items));
   }
   let text: string;
   try {
@@ -460,8 +486,19 @@ export function writeCodesFile(path: string, codes: Matrix, dtype: CodeDtype, me
 export function readCodesFile(path: string): DecodedCodes {
   let bytes: Buffer;
   try {
+    // The preamble first: a header over the limit is refused without reading the file.
+    const fd = openSync(path, 'r');
+    try {
+      const preamble = Buffer.alloc(PREAMBLE_BYTES);
+      if (readSync(fd, preamble, 0, PREAMBLE_BYTES, 0) === PREAMBLE_BYTES && preamble.readUInt32LE(8) > MAX_CODES_HEADER_BYTES) {
+        decodeCodes(new Uint8Array(preamble.buffer, preamble.byteOffset, PREAMBLE_BYTES), path);
+      }
+    } finally {
+      closeSync(fd);
+    }
     bytes = readFileSync(path);
   } catch (err) {
+    if (err instanceof DataFormatError) throw err;
     throw fileError(path, 'a readable codes file', err);
   }
   return decodeCodes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);

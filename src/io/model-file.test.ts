@@ -10,6 +10,8 @@ import { Rng } from '../core/rng.js';
 import { Autoencoder, type ArchitectureConfig } from '../nn/autoencoder.js';
 import { MODEL_FORMAT, decodeModel, encodeModel, loadModel, saveModel, type ModelConfig } from './model-file.js';
 import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.js';
+import { MAX_JSON_STRUCTURES, structuresIn } from './json-scan.js';
+import { spawnSync } from 'node:child_process';
 
 const backend = new JsBackend();
 type Meta = Omit<ModelConfig, 'format' | 'architecture'>;
@@ -265,6 +267,66 @@ test('metadata "config": missing, not JSON, not an object', () => {
   for (const text of ['[1,2,3]', '"a string"', 'null', '42', 'true', '[]']) {
     rejects(build(p.tensors, { format: MODEL_FORMAT, config: text }), /config/, /JSON object/);
   }
+});
+
+test('metadata "config" of more than 4096 objects, arrays and keys is refused before it is parsed', () => {
+  const p = parts();
+  // A valid config with one more key per extra structure; the long number arrays a real config has count once.
+  const config = JSON.parse(p.metadata.config!) as Record<string, unknown>;
+  const count = structuresOf(JSON.stringify(config));
+  const pad = (n: number) => JSON.stringify({ ...config, training: { ...(config.training as object), pad: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 0])), numbers: Array(100_000).fill(0.5) } });
+  // +2: the key "pad" and its object; +1: the key "numbers" and its array (one array, however long).
+  const fits = MAX_JSON_STRUCTURES - count - 4;
+  assert.doesNotThrow(() => decodeModel(build(p.tensors, { format: MODEL_FORMAT, config: pad(fits) }), backend, SOURCE));
+  rejects(build(p.tensors, { format: MODEL_FORMAT, config: pad(fits + 1) }), /^models\/bad\.safetensors: metadata "config": expected JSON of at most 4096 objects, arrays and keys, received 4097$/);
+  rejects(build(p.tensors, { format: MODEL_FORMAT, config: '['.repeat(5000) + ']'.repeat(5000) }), /metadata "config": expected JSON of at most 4096 objects, arrays and keys, received 5000$/);
+});
+
+/** Objects, arrays and keys of well-formed JSON text, counted by parsing it (the reference for structuresIn). */
+function structuresOf(text: string): number {
+  const walk = (v: unknown): number => (Array.isArray(v) ? 1 + v.reduce((n: number, x) => n + walk(x), 0) : v !== null && typeof v === 'object' ? 1 + Object.values(v).reduce((n: number, x) => n + 1 + walk(x), 0) : 0);
+  return walk(JSON.parse(text));
+}
+
+test('structuresIn counts what parsing counts, skipping strings', () => {
+  for (const text of ['{}', '[]', '{"a":[1,2,{"b":null}],"c":"x:{[\\"]}"}', '[[],[[]],{"":{}}]', JSON.stringify({ s: 'a"b\\c{:', t: ['\u2028', { u: 1 }] })]) {
+    assert.equal(structuresIn(text), structuresOf(text), text);
+  }
+});
+
+test('the largest configs the limits let through load or are refused within a 256 MB heap', (t) => {
+  const script = `
+    const { decodeModel } = await import(${JSON.stringify(new URL('./model-file.js', import.meta.url).href)});
+    const { JsBackend } = await import(${JSON.stringify(new URL('../backends/js/index.js', import.meta.url).href)});
+    const L = 16 * 1024 * 1024 - 200;
+    const list = (item) => { const a = []; let len = 0; for (let i = 0; len < L - 40; i++) { const s = item(i); a.push(s); len += s.length + 1; } return a.join(','); };
+    const configs = {
+      numbers: '{\\\\"x\\\\":[' + '0,'.repeat(Math.floor(L / 2) - 10) + '0]}',
+      strings: '{\\\\"x\\\\":[' + list((i) => '\\\\"' + i.toString(36) + '\\\\"') + ']}',
+      keys: '{' + list((i) => '\\\\"' + i.toString(36) + '\\\\":0') + '}',
+    };
+    const out = {};
+    for (const [name, config] of Object.entries(configs)) {
+      const h = '{"__metadata__":{"format":"aekit-autoencoder/1","config":"' + config + '"}}';
+      const buf = Buffer.alloc(8 + Buffer.byteLength(h)); buf.writeBigUInt64LE(BigInt(buf.length - 8)); buf.write(h, 8);
+      if (buf.length - 8 > 16 * 1024 * 1024) throw new Error(name + ': ' + (buf.length - 8) + ' bytes');
+      const t0 = performance.now();
+      let result = 'ok';
+      try { decodeModel(buf, new JsBackend(), name); } catch (e) { result = e.name + ': ' + e.message.slice(0, 120); }
+      out[name] = { ms: Math.round(performance.now() - t0), result };
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `child failed (signal ${r.signal}): ${r.stderr.slice(-1500)}`);
+  const out = JSON.parse(r.stdout) as Record<string, { ms: number; result: string }>;
+  t.diagnostic(JSON.stringify(out));
+  // Parsed (8M numbers, 2.8M strings), then refused for what they lack; a million keys refused unparsed.
+  assert.match(out.numbers!.result, /^ModelFormatError: numbers: config: architecture: expected an object/);
+  assert.match(out.strings!.result, /^ModelFormatError: strings: config: architecture: expected an object/);
+  assert.match(out.keys!.result, /^ModelFormatError: keys: metadata "config": expected JSON of at most 4096 objects, arrays and keys/);
+  // Measured 0.4 to 1.9 s; a generous bound that a slow machine still meets.
+  for (const [name, o] of Object.entries(out)) assert.ok(o.ms < 20_000, `${name} took ${o.ms} ms`);
 });
 
 test('bad architecture', () => {

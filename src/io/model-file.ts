@@ -4,6 +4,7 @@ import { Autoencoder, validateArchitecture, type ArchitectureConfig } from '../n
 import { validateScaling, type Scaling } from '../data/scaling.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsParts, type SafetensorsFile, type TensorInput } from './safetensors.js';
 import { writeFileAtomic } from './atomic.js';
+import { MAX_JSON_STRUCTURES, structuresIn } from './json-scan.js';
 
 export const MODEL_FORMAT = 'aekit-autoencoder/1';
 
@@ -82,13 +83,22 @@ function fail(source: string, what: string, rule: string, received: unknown): ne
   throw new ModelFormatError(oneLine(`${source}: ${expected(what, rule, received)}`));
 }
 
-/** Validates the metadata's config; any problem becomes a ModelFormatError naming the file. */
+/**
+ * Validates the metadata's config; any problem becomes a ModelFormatError naming the file.
+ * The config's JSON may hold at most MAX_JSON_STRUCTURES (4096) objects, arrays and keys,
+ * counted before it is parsed (a model's has under 100; its long arrays of numbers are bounded
+ * by the safetensors header's 16 MiB).
+ */
 export function parseModelConfig(metadata: Record<string, string>, source: string): ModelConfig {
   if (metadata.format === undefined && metadata.config === undefined) {
     // What safetensors.torch.save_file(model.state_dict(), …) writes: weights, no metadata.
     throw new ModelFormatError(oneLine(`${source}: expected aekit metadata ("format" and "config"), received a plain state_dict; import it with: ae import --in ${source} --out model.safetensors`));
   }
   if (metadata.format !== MODEL_FORMAT) fail(source, 'metadata "format"', show(MODEL_FORMAT), metadata.format);
+  const structures = structuresIn(metadata.config ?? '');
+  if (structures > MAX_JSON_STRUCTURES) {
+    fail(source, 'metadata "config"', `JSON of at most ${MAX_JSON_STRUCTURES} objects, arrays and keys`, structures);
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(metadata.config ?? '');

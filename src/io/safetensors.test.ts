@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelFormatError, ValidationError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import {
+  MAX_HEADER_BYTES,
+  MAX_HEADER_ITEMS,
+  MAX_TENSORS,
   decodeSafetensors,
   encodeSafetensors,
   readSafetensorsFile,
@@ -315,9 +320,9 @@ test('rejects a header length larger than the file', () => {
 });
 
 test('rejects an absurd header length', () => {
-  rejects(frame('{}', new Uint8Array(0), 100_000_001n), /header length: expected at most 100000000 bytes, received 100000001$/);
-  rejects(frame('{}', new Uint8Array(0), 2n ** 64n - 1n), /received 18446744073709551615$/);
-  rejects(frame('{}', new Uint8Array(0), 2n ** 53n + 1n), /received 9007199254740993$/);
+  rejects(frame('{}', new Uint8Array(0), 100_000_001n), /header length: expected at most 16 MiB \(16777216 bytes\), received 95\.4 MiB \(100000001 bytes\)$/);
+  rejects(frame('{}', new Uint8Array(0), 2n ** 64n - 1n), /received 16\.0 EiB \(18446744073709551615 bytes\)$/);
+  rejects(frame('{}', new Uint8Array(0), 2n ** 53n + 1n), /received 8\.0 PiB \(9007199254740993 bytes\)$/);
 });
 
 test('rejects a header that is not valid UTF-8', () => {
@@ -662,4 +667,129 @@ test('a header nested thousands deep (an array or an object) is refused in one s
       what,
     );
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Limits: header size, tensor count, JSON items, checked before the header is parsed.
+
+/** `n` zero-size tensors (they need no data section), with or without a metadata entry. */
+function zeroTensors(n: number, metadata = false): string {
+  const parts: string[] = metadata ? ['"__metadata__":{"format":"pt"}'] : [];
+  for (let i = 0; i < n; i++) parts.push(`"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+  return `{${parts.join(',')}}`;
+}
+
+test('the limits are documented constants: 16 MiB, 4096 tensors, 65536 JSON items', () => {
+  assert.equal(MAX_HEADER_BYTES, 16 * 1024 * 1024);
+  assert.equal(MAX_TENSORS, 4096);
+  assert.equal(MAX_HEADER_ITEMS, 65536);
+});
+
+test('a header length over 16 MiB is refused from the length field alone, naming both sizes', () => {
+  // Only the 8-byte prefix says 100 MB: the refusal must not depend on the bytes being there.
+  rejects(frame('{}', new Uint8Array(0), 100_000_000n), /^test\.safetensors: header length: expected at most 16 MiB \(16777216 bytes\), received 95\.4 MiB \(100000000 bytes\)$/);
+  rejects(frame('{}', new Uint8Array(0), BigInt(MAX_HEADER_BYTES) + 1n), /expected at most 16 MiB .*received 16\.0 MiB \(16777217 bytes\)$/);
+  // At the limit, the length is allowed (and this file is then too short for it).
+  rejects(frame('{}', new Uint8Array(0), BigInt(MAX_HEADER_BYTES)), /header length: expected at most 2 bytes \(what the file holds/);
+});
+
+test('readSafetensorsFile refuses an oversized header without reading the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-st-limit-'));
+  try {
+    const path = join(dir, 'model.safetensors');
+    // The length field claims 100 MB; the file holds 8 more bytes. The message is the limit,
+    // not "larger than the file".
+    writeFileSync(path, frame('{}      ', new Uint8Array(0), 100_000_000n));
+    assert.throws(() => readSafetensorsFile(path), (e: unknown) => e instanceof ModelFormatError && e.message === `${path}: header length: expected at most 16 MiB (16777216 bytes), received 95.4 MiB (100000000 bytes)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('more than MAX_TENSORS tensors are refused before any is parsed; exactly MAX_TENSORS decode', () => {
+  assert.equal(decodeSafetensors(frame(zeroTensors(MAX_TENSORS))).tensors.size, MAX_TENSORS);
+  assert.equal(decodeSafetensors(frame(zeroTensors(MAX_TENSORS, true))).tensors.size, MAX_TENSORS);
+  rejects(frame(zeroTensors(MAX_TENSORS + 1)), /^test\.safetensors: header: expected at most 4096 tensors, received 4097$/);
+  // With the metadata entry, the scan of the bytes sees one entry more than the limit allows.
+  rejects(frame(zeroTensors(MAX_TENSORS + 1, true)), /^test\.safetensors: header: expected at most 4096 tensors, received 4098 entries$/);
+  rejects(frame(zeroTensors(100_000)), /header: expected at most 4096 tensors, received 100000 entries$/);
+});
+
+test('a header of more than MAX_HEADER_ITEMS keys, elements or containers is refused before parsing', () => {
+  const keys = (n: number) => `{"__metadata__":{${Array.from({ length: n }, (_, i) => `"k${i}":""`).join(',')}}}`;
+  // 2 containers, 1 + n colons, n - 1 commas: 2n + 2 items.
+  assert.equal(Object.keys(decodeSafetensors(frame(keys(MAX_HEADER_ITEMS / 2 - 1))).metadata).length, MAX_HEADER_ITEMS / 2 - 1);
+  rejects(frame(keys(MAX_HEADER_ITEMS / 2)), /^test\.safetensors: header: expected at most 65536 JSON items \(keys, array elements, objects, arrays\), received 65538$/);
+  rejects(frame(`{"t":{"dtype":"F32","shape":[${'1,'.repeat(MAX_HEADER_ITEMS)}1],"data_offsets":[0,4]}}`), /expected at most 65536 JSON items/);
+  rejects(frame('['.repeat(MAX_HEADER_ITEMS + 1) + ']'.repeat(MAX_HEADER_ITEMS + 1)), /expected at most 65536 JSON items/);
+  // Brackets, colons and commas inside strings (escaped quotes included) are text, not items.
+  const text = '[{:,\\"'.repeat(MAX_HEADER_ITEMS);
+  assert.equal(decodeSafetensors(frame(`{"__metadata__":{"x":"${text}"}}`)).metadata.x, '[{:,"'.repeat(MAX_HEADER_ITEMS));
+});
+
+test('the encoder keeps to the limits, so what it writes can be read back', () => {
+  const zero = { shape: [0], data: new Float32Array(0) };
+  const many = Array.from({ length: MAX_TENSORS + 1 }, (_, i) => [`t${i}`, zero] as const);
+  assert.throws(() => encodeSafetensors(many), (e: unknown) => e instanceof ValidationError && /tensor count: expected at most 4096, received 4097/.test(e.message));
+  assert.equal(decodeSafetensors(encodeSafetensors(many.slice(0, MAX_TENSORS))).tensors.size, MAX_TENSORS);
+  assert.throws(() => encodeSafetensors([], { x: 'a'.repeat(MAX_HEADER_BYTES) }), (e: unknown) => e instanceof ValidationError && /header size: expected at most 16 MiB/.test(e.message));
+});
+
+/**
+ * The largest headers the limits let through, and the cheapest hostile ones just past them,
+ * decoded in a child with a 256 MB heap. Before the limits a 100 MB header took 16 s and 2 GB
+ * and 16 MiB of one-character keys ran out of memory.
+ */
+test('the largest accepted headers decode in bounded time and memory (child with --max-old-space-size=256)', (t) => {
+  const script = `
+    const { decodeSafetensors } = await import(${JSON.stringify(new URL('./safetensors.js', import.meta.url).href)});
+    const L = ${MAX_HEADER_BYTES}, T = ${MAX_TENSORS}, I = ${MAX_HEADER_ITEMS};
+    const frame = (h) => { const b = Buffer.alloc(8 + Buffer.byteLength(h)); b.writeBigUInt64LE(BigInt(b.length - 8)); b.write(h, 8); return b; };
+    const fill = (h) => h.replace('"x":""', '"x":"' + 'a'.repeat(L - h.length) + '"');
+    const tensors = []; for (let i = 0; i < T; i++) tensors.push('"t' + i + '":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}');
+    const keyCount = I / 2 - 2, keyLen = Math.floor((L - 64) / keyCount / 2) - 4, keys = [];
+    for (let i = 0; i < keyCount; i++) keys.push('"' + String(i).padStart(keyLen, 'k') + '":"' + 'v'.repeat(keyLen) + '"');
+    const cases = {
+      // accepted: every tensor allowed, metadata text up to the byte limit
+      tensors: fill('{"__metadata__":{"x":""},' + tensors.join(',') + '}'),
+      // accepted: as many metadata keys as the item limit allows, long enough to fill the bytes
+      keys: '{"__metadata__":{' + keys.join(',') + '}}',
+      // accepted: one zero-size tensor whose shape takes all the items
+      shape: fill('{"__metadata__":{"x":""},"t":{"dtype":"F32","shape":[' + '0,'.repeat(I - 16) + '0],"data_offsets":[0,0]}}'),
+      // accepted by the scan, refused after parsing: arrays nested as deep as the items allow
+      deep: fill('{"__metadata__":{"x":""},"d":' + '['.repeat(I - 8) + ']'.repeat(I - 8) + '}'),
+      // refused: 16 MiB of short keys (a million-key object), and the reported 100 MB header
+      shortKeys: '{"__metadata__":{' + Array.from({ length: Math.floor(L / 12) }, (_, i) => '"' + i.toString(36).padStart(5, '0') + '":""').join(',') + '}}',
+    };
+    const out = {};
+    for (const [name, h] of Object.entries(cases)) {
+      const buf = frame(h);
+      if (buf.length - 8 > L) throw new Error(name + ' is over the byte limit: ' + (buf.length - 8));
+      const t0 = performance.now();
+      let result;
+      try { result = 'ok ' + decodeSafetensors(buf, name).tensors.size; } catch (e) { result = e.name + ': ' + e.message.slice(0, 120); }
+      out[name] = { ms: Math.round(performance.now() - t0), bytes: buf.length - 8, result };
+    }
+    const big = Buffer.alloc(16); big.writeBigUInt64LE(100000000n);
+    let t0 = performance.now();
+    try { decodeSafetensors(big, 'big'); } catch (e) { out.big = { ms: Math.round(performance.now() - t0), result: e.message }; }
+    out.rssMB = Math.round(process.memoryUsage().rss / 1e6);
+    console.log(JSON.stringify(out));
+  `;
+  const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `child failed (signal ${r.signal}): ${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(r.stdout) as Record<string, { ms: number; bytes: number; result: string }> & { rssMB: number };
+  t.diagnostic(JSON.stringify(out));
+  assert.match(out.tensors!.result, /^ok 4096$/);
+  assert.match(out.keys!.result, /^ok 0$/);
+  assert.match(out.shape!.result, /^ok 1$/);
+  assert.match(out.deep!.result, /ModelFormatError/);
+  assert.match(out.shortKeys!.result, /ModelFormatError: shortKeys: header: expected at most 65536 JSON items/);
+  assert.match(out.big!.result, /expected at most 16 MiB/);
+  // Measured at 0.2 to 0.6 s each (1.2 s with other tests running); the bound leaves over 10
+  // times that for slow machines and is still far under the 16 s a 100 MB header took before.
+  for (const name of ['tensors', 'keys', 'shape', 'deep', 'shortKeys', 'big']) {
+    assert.ok(out[name]!.ms < 8000, `${name} took ${out[name]!.ms} ms`);
+  }
+  assert.ok(out.rssMB < 1024, `rss ${out.rssMB} MB`);
 });

@@ -8,10 +8,26 @@
  * string -> string. Model files come from users and from other tools, so the decoder treats
  * every byte as untrusted: any malformation becomes a one-line ModelFormatError, never a crash,
  * a hang or a huge allocation.
+ *
+ * Limits. A header is refused, before it is decoded or parsed, when
+ *   - its length field says more than MAX_HEADER_BYTES (16 MiB; read from the first 8 bytes,
+ *     so readSafetensorsFile refuses it without reading the rest of the file);
+ *   - it holds more than MAX_TENSORS (4096) tensors;
+ *   - it holds more than MAX_HEADER_ITEMS (65536) JSON items: keys, array elements, objects
+ *     and arrays, counted by one pass over the bytes (a tensor entry takes 10 plus its rank).
+ * Within them, parsing takes well under a second and a few tens of MB at worst, whatever the
+ * header holds (tested under --max-old-space-size=256). What aekit writes stays far inside:
+ * a model or checkpoint header is about 1 KB, an anomaly detector's adds about 19 bytes per
+ * training row (1.2 MB for MNIST's 60000; the limit holds about 850,000 rows' scores), a
+ * table's per-column scaling about 40 bytes per column; a model has 4 tensors per encoder layer and its checkpoint at most 4 times as many
+ * (weights, Adam's two moments, the best epoch's copy), and an architecture has at most 256
+ * layer sizes (MAX_LAYER_SIZES), so at most 4080 tensors. The encoder enforces the same
+ * limits, so a file it writes can always be read back.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ModelFormatError, ValidationError, expected, show } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { bytesText, scanJson } from './json-scan.js';
 
 /** A decoded tensor. Every supported dtype is converted to float32 on load. */
 export interface Tensor {
@@ -45,8 +61,22 @@ const OTHER_FORMAT_DTYPES = new Set([
   'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2',
 ]);
 
-/** The reference implementation's limit; a larger header is almost certainly corruption. */
-const MAX_HEADER_BYTES = 100_000_000;
+/**
+ * The largest header accepted: 16 MiB, over 10 times the largest header aekit writes in
+ * practice (an anomaly detector trained on MNIST's 60000 rows: 1.2 MB). The reference
+ * implementation allows 100 MB, which took 16 s and 2 GB to parse and refuse.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+/** The most tensors a file may hold: a checkpoint of the deepest architecture aekit builds has 4080. */
+export const MAX_TENSORS = 4096;
+
+/**
+ * The most JSON items (keys, array elements, objects and arrays) a header may hold: 16 per
+ * tensor at MAX_TENSORS. Bounds what JSON.parse builds, which the byte limit alone does not
+ * (16 MiB of one-character keys is a million-key object).
+ */
+export const MAX_HEADER_ITEMS = 65536;
 
 const METADATA_KEY = '__metadata__';
 const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'] as const;
@@ -140,7 +170,14 @@ export function safetensorsParts(
   // 8-byte aligned in the file, as the reference implementation does.
   const headerLength = Math.ceil(headerRaw.length / 8) * 8;
   if (headerLength > MAX_HEADER_BYTES) {
-    throw new ValidationError(expected('safetensors header size', `at most ${MAX_HEADER_BYTES} bytes`, headerLength));
+    throw new ValidationError(`safetensors header size: expected at most ${bytesText(MAX_HEADER_BYTES)}, received ${bytesText(headerLength)}`);
+  }
+  if (entries.length > MAX_TENSORS) {
+    throw new ValidationError(expected('safetensors tensor count', `at most ${MAX_TENSORS}`, entries.length));
+  }
+  const { items } = scanJson(headerRaw);
+  if (items > MAX_HEADER_ITEMS) {
+    throw new ValidationError(expected('safetensors header', `at most ${MAX_HEADER_ITEMS} JSON items (keys, array elements, objects, arrays)`, items));
   }
 
   const head = new Uint8Array(8 + headerLength);
@@ -194,15 +231,20 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'):
   if (buf.length < 8) throw fail('file size', 'at least 8 bytes (the header length field)', buf.length);
 
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLengthBig = view.getBigUint64(0, true);
-  // Compared as a bigint first: a u64 can exceed 2^53 and would silently round as a number.
-  if (headerLengthBig > BigInt(MAX_HEADER_BYTES)) {
-    throw failText('header length', `at most ${MAX_HEADER_BYTES} bytes`, headerLengthBig.toString());
-  }
-  const headerLength = Number(headerLengthBig);
+  const headerLength = checkHeaderLength(view.getBigUint64(0, true), source);
   if (headerLength === 0) throw fail('header length', 'a positive number of bytes', 0);
   if (headerLength > buf.length - 8) {
     throw fail('header length', `at most ${buf.length - 8} bytes (what the file holds after the length field)`, headerLength);
+  }
+
+  // Counted on the raw bytes, before any string or object is built from them.
+  const shape = scanJson(buf.subarray(8, 8 + headerLength));
+  // A top-level key is a tensor or the one __metadata__ entry; the exact count follows the parse.
+  if (shape.topKeys > MAX_TENSORS + 1) {
+    throw failText('header', `at most ${MAX_TENSORS} tensors`, `${shape.topKeys} entries`);
+  }
+  if (shape.items > MAX_HEADER_ITEMS) {
+    throw failText('header', `at most ${MAX_HEADER_ITEMS} JSON items (keys, array elements, objects, arrays)`, `${shape.items}`);
   }
 
   let headerText: string;
@@ -224,6 +266,9 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'):
     throw failText('header', 'valid JSON', reason);
   }
   if (!isPlainObject(header)) throw fail('header', 'a JSON object', header);
+  const names = Object.keys(header);
+  const tensorCount = names.length - (Object.prototype.hasOwnProperty.call(header, METADATA_KEY) ? 1 : 0);
+  if (tensorCount > MAX_TENSORS) throw fail('header', `at most ${MAX_TENSORS} tensors`, tensorCount);
 
   const metadata: Record<string, string> = {};
   const entries: RawEntry[] = [];
@@ -279,6 +324,17 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'):
     tensors.set(e.name, { dtype: 'F32', shape: e.shape, data: convert(buf, dataStart + e.begin, count, e.dtype) });
   }
   return { metadata, tensors };
+}
+
+/**
+ * The header length field as a number, or a ModelFormatError when it exceeds MAX_HEADER_BYTES.
+ * Compared as a bigint first: a u64 can exceed 2^53 and would silently round as a number.
+ */
+function checkHeaderLength(length: bigint, source: string): number {
+  if (length > BigInt(MAX_HEADER_BYTES)) {
+    throw new ModelFormatError(`${source}: header length: expected at most ${bytesText(MAX_HEADER_BYTES)}, received ${bytesText(length)}`);
+  }
+  return Number(length);
 }
 
 /** Validates one header entry without touching the data section. */
@@ -410,8 +466,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function readSafetensorsFile(path: string): SafetensorsFile {
   let buf: Uint8Array;
   try {
+    // The length field first: a header over the limit is refused without reading the file.
+    const fd = openSync(path, 'r');
+    try {
+      const prefix = Buffer.alloc(8);
+      if (readSync(fd, prefix, 0, 8, 0) === 8) checkHeaderLength(prefix.readBigUInt64LE(0), path);
+    } finally {
+      closeSync(fd);
+    }
     buf = readFileSync(path);
   } catch (err) {
+    if (err instanceof ModelFormatError) throw err;
     const code = (err as NodeJS.ErrnoException | null)?.code ?? 'an error';
     const message = code === 'ENOENT'
       ? `${path}: expected an existing safetensors file, received no such file`

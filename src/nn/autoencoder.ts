@@ -31,11 +31,21 @@ export interface ArchitectureConfig {
   tied: boolean;
 }
 
+/**
+ * The most layer sizes an architecture may list (input first, code last): 255 encoder layers.
+ * It keeps every file a model writes within the safetensors reader's MAX_TENSORS (4096): a
+ * model has 4 tensors per encoder layer and its checkpoint at most 4 times as many.
+ */
+export const MAX_LAYER_SIZES = 256;
+
 export function validateArchitecture(c: unknown): ArchitectureConfig {
   if (typeof c !== 'object' || c === null) throw new ValidationError(expected('architecture', 'an object', c));
   const o = c as Record<string, unknown>;
   if (!Array.isArray(o.layers) || o.layers.length < 2) {
     throw new ValidationError(expected('layers', 'at least two sizes, input first and code last (e.g. 784,30)', o.layers));
+  }
+  if (o.layers.length > MAX_LAYER_SIZES) {
+    throw new ValidationError(`layers: expected at most ${MAX_LAYER_SIZES} sizes, received ${o.layers.length}`);
   }
   o.layers.forEach((n, i) => check<number>(`layers[${i}]`, n, { kind: 'int', min: 1, max: 1 << 20 }));
   check('activation', o.activation, { kind: 'oneOf', choices: ACTIVATIONS });

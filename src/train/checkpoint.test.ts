@@ -122,3 +122,35 @@ test('a checkpoint that does not fit the run, or is not one, is a ModelFormatErr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the deepest architecture allowed (MAX_LAYER_SIZES) writes a checkpoint within the reader\'s MAX_TENSORS', async () => {
+  const { MAX_LAYER_SIZES } = await import('../nn/autoencoder.js');
+  const { MAX_TENSORS, readSafetensorsFile } = await import('../io/safetensors.js');
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-ckpt-deep-'));
+  try {
+    const layers = [784, ...Array<number>(MAX_LAYER_SIZES - 1).fill(1)];
+    // Adam (two moments per weight) and early stopping that keeps the best weights: the most tensors a checkpoint has.
+    const run = prepareTraining({ layers, epochs: 1, batchSize: 64, earlyStopping: { patience: 1 } }, data, new JsBackend());
+    const ck = join(dir, 'checkpoint.safetensors');
+    writeCheckpoint(ck, run, 0);
+    const count = readSafetensorsFile(ck).tensors.size;
+    assert.equal(count, 4 * 4 * (MAX_LAYER_SIZES - 1));
+    assert.ok(count <= MAX_TENSORS, `${count} tensors`);
+    assert.throws(() => prepareTraining({ layers: [...layers, 1], epochs: 1 }, data, new JsBackend()), /layers: expected at most 256 sizes, received 257/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a checkpoint state of more than 4096 objects, arrays and keys is refused before it is parsed', async () => {
+  const { writeSafetensorsFile } = await import('../io/safetensors.js');
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-ckpt-keys-'));
+  try {
+    const path = join(dir, 'checkpoint.safetensors');
+    const state = JSON.stringify({ format: 'aekit-checkpoint/1', epoch: 1, pad: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 0])) });
+    writeSafetensorsFile(path, [], { checkpoint: state });
+    assert.throws(() => readCheckpoint(path), (e: unknown) => e instanceof ModelFormatError && e.message === `${path}: checkpoint state: expected JSON of at most 4096 objects, arrays and keys, received 5005`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

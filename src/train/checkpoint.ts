@@ -1,5 +1,6 @@
 import { ModelFormatError } from '../core/errors.js';
 import { readSafetensorsFile, writeSafetensorsFile, type TensorInput } from '../io/safetensors.js';
+import { MAX_JSON_STRUCTURES, structuresIn } from '../io/json-scan.js';
 import type { TrainingRun } from './recipe.js';
 
 /**
@@ -55,8 +56,12 @@ function fromJson(v: unknown): number {
 export function readCheckpoint(path: string): CheckpointState {
   const file = readSafetensorsFile(path);
   let meta: Record<string, unknown>;
+  const text = file.metadata['checkpoint'] ?? 'null';
+  if (structuresIn(text) > MAX_JSON_STRUCTURES) {
+    throw new ModelFormatError(`${path}: checkpoint state: expected JSON of at most ${MAX_JSON_STRUCTURES} objects, arrays and keys, received ${structuresIn(text)}`);
+  }
   try {
-    meta = JSON.parse(file.metadata['checkpoint'] ?? 'null') as Record<string, unknown>;
+    meta = JSON.parse(text) as Record<string, unknown>;
   } catch {
     meta = {};
   }

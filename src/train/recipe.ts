@@ -5,9 +5,9 @@ import { Rng } from '../core/rng.js';
 import { check } from '../core/validate.js';
 import { checkLayerLengths, checkMemory, estimateTraining, memoryLimit, type TrainingPlan } from '../core/memory.js';
 import { scaled, validationMask, type Dataset } from '../data/dataset.js';
-import { countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
+import { checkScalable, countOutOfRange, fitFeatureScaling, fitSharedScaling, rangeOf, SCALINGS, scaleInto, type ScaleKind, type Scaling } from '../data/scaling.js';
 import { MODEL_FORMAT, type ModelConfig } from '../io/model-file.js';
-import { Autoencoder } from '../nn/autoencoder.js';
+import { Autoencoder, MAX_LAYER_SIZES } from '../nn/autoencoder.js';
 import { checkContractiveDepth, type Regularization } from '../nn/regularizers.js';
 import { Adam } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -83,6 +83,7 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
   check('hidden', s.hidden, { kind: 'int', min: 1, max: 1 << 20 });
   if (s.layers !== undefined) {
     if (!Array.isArray(s.layers) || s.layers.length < 2) throw new ValidationError(expected('layers', 'at least two sizes, input first and code last (e.g. 784,128,30)', s.layers));
+    if (s.layers.length > MAX_LAYER_SIZES) throw new ValidationError(`layers: expected at most ${MAX_LAYER_SIZES} sizes, received ${s.layers.length}`);
     s.layers.forEach((n, i) => check(`layers[${i}]`, n, { kind: 'int', min: 1, max: 1 << 20 }));
   }
   check('activation', s.activation, { kind: 'oneOf', choices: ACTIVATIONS });
@@ -477,6 +478,9 @@ export function prepareTraining(partial: Partial<TrainSettings>, data: Dataset, 
       ? fitFeatureScaling(settings.scale, data.train.data, data.train.cols)
       : fitSharedScaling(settings.scale, data.train.data, data.rawRange);
   // Test values beyond the training range are allowed (they scale past the range); counted for the report.
+  // Values so far beyond that their loss would overflow are refused, naming the value, rather
+  // than reported as a diverging run.
+  if (data.test) checkScalable(data.test, scaling, data.validation ? 'held-out rows (the validation split)' : 'test data', data.columns);
   const testOutOfRange = data.test ? countOutOfRange(data.test.data, scaling) : null;
   // In place, the dataset's own rows become the scaled ones: MNIST's 188 MB is not held twice.
   const scale = (m: Matrix): Matrix => (opts.inPlace ? (scaleInto(m.data, scaling, m.data), m) : scaled(m, scaling));

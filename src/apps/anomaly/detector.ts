@@ -35,6 +35,7 @@ import { scaled } from '../../data/dataset.js';
 import type { Scaling } from '../../data/scaling.js';
 import { decodeModel, encodeModel, loadModel, MODEL_FORMAT, type ModelConfig } from '../../io/model-file.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { MAX_HEADER_BYTES } from '../../io/safetensors.js';
 import type { Autoencoder } from '../../nn/autoencoder.js';
 import { setupTraining, trainingRecordOf, type TrainSettings } from '../../train/recipe.js';
 import type { Callbacks, EpochMetrics } from '../../train/trainer.js';
@@ -343,7 +344,15 @@ export class AnomalyDetector {
   /** The detector file's bytes: safetensors with the model's state_dict only, the detector's state in the metadata. */
   toBytes(): Uint8Array {
     const { scaling, loss, training, detector } = this.modelConfig();
-    return encodeModel(this.model, { scaling, loss, training, ...(detector ? { detector } : {}) });
+    try {
+      return encodeModel(this.model, { scaling, loss, training, ...(detector ? { detector } : {}) });
+    } catch (err) {
+      // Every training score is kept (about 20 bytes each), so the header limit caps the rows.
+      if (err instanceof ValidationError && /header size/.test(err.message)) {
+        throw new ValidationError(`detector file: expected the scores of at most about ${Math.floor(MAX_HEADER_BYTES / 20 / 1000) * 1000} training rows (they are kept whole in its ${MAX_HEADER_BYTES / 1024 / 1024} MiB header), received ${this.trainScores.length} (train on fewer rows, e.g. with --limit)`);
+      }
+      throw err;
+    }
   }
 
   /** Writes toBytes() atomically. */
