@@ -68,9 +68,11 @@ test('ae anomaly --holdout 9, then ae score on an IDX file of MNIST digits: the 
   assert.deepEqual(detector.predict(rawDigits), cli.map((v) => v > detector.threshold));
   assert.equal(s.flagged, sc.rows.filter((row) => row[2] === 1).length);
   assert.ok(Math.abs(s.metrics.rocAuc - rocAuc(lib, digitLabels.map((l) => l === 9))) < 1e-12);
-  // The rows the hold-out run scored itself get the scores it wrote.
+  // The rows the hold-out run scored itself get the scores it wrote, up to rounding: there they
+  // sat at other places in the batch, and a BLAS kernel may round a row's products differently
+  // by its position (OpenBLAS's Zen kernels do, by ~1e-9; Cooperlake's did not).
   const own = readScores(join(det, 'scores.csv')).rows.slice(FIRST).map((row) => row[1]!);
-  assert.equal(maxDiff(own, cli.slice(0, own.length)), 0);
+  assert.ok(maxDiff(own, cli.slice(0, own.length)) <= 1e-6 * Math.max(...own), String(maxDiff(own, cli.slice(0, own.length))));
   for (const name of ['summary.json', 'score.md', 'scores-histogram.png', 'roc.png']) assert.ok(existsSync(join(out, name)), name);
   assert.match(readFileSync(join(out, 'score.md'), 'utf8'), /784→30→784 autoencoder \(tanh, tanh output, mse, adam lr 0\.001, batch 256, 2 epochs, seed 0\)/);
 
