@@ -7,6 +7,9 @@
                                           the same for a plain state_dict (no aekit metadata)
   train --hidden D [--epochs N] [--seed S] run the notebook's training loop, print per-epoch
                                           losses and the final test MSE
+  export --state-dict FILE --layers 784,30 --out FILE
+                                          a plain state_dict as an aekit model file; from
+                                          Python: aekit_torch.export(module, path, scaling=...)
   bench --hidden D [--dropout P] [--epochs N] [--threads T]
                                           time the notebook's loop: seconds per epoch, peak RSS
 
@@ -61,6 +64,107 @@ class Autoencoder(nn.Module):
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
+
+
+ACT_NAMES = {nn.Tanh: 'tanh', nn.Sigmoid: 'sigmoid', nn.ReLU: 'relu', nn.Identity: 'linear'}
+MODEL_FORMAT = 'aekit-autoencoder/1'
+
+
+def _linear_stack(seq, where):
+    """[(Linear, activation name)] of an nn.Sequential of Linear layers, each followed by at most
+    one activation module (none: linear). Anything else is refused by name."""
+    out = []
+    mods = list(seq.named_children())
+    for name, m in mods:
+        if isinstance(m, nn.Linear):
+            if m.bias is None:
+                raise ValueError(f'{where}.{name}: expected nn.Linear with bias=True, received bias=False')
+            out.append([name, m, 'linear'])
+        elif type(m) in ACT_NAMES:
+            if not out or out[-1][2] != 'linear' or out[-1][3:] == ['act']:
+                raise ValueError(f'{where}.{name}: expected an activation right after a Linear layer, received {type(m).__name__} elsewhere')
+            out[-1][2] = ACT_NAMES[type(m)]
+            out[-1].append('act')
+        elif isinstance(m, nn.Dropout):
+            continue  # identity at inference
+        else:
+            raise ValueError(f'{where}.{name}: expected only nn.Linear and Tanh, Sigmoid, ReLU or Identity, received {type(m).__name__}')
+    return [(lin, act) for _, lin, act, *rest in out]
+
+
+def export(module, path, scaling=None, loss='mse', training=None):
+    """Writes `module` as an aekit model file (safetensors with aekit's metadata) that `ae` reads.
+
+    `module` is an nn.Sequential of Linear layers and activations (the first half of its Linear
+    layers is the encoder), or any module with `encoder` and `decoder` Sequentials (the
+    notebook's). The hidden layers share one activation; the decoder's last one may differ.
+    `scaling` is the input scaling it was trained with (default the notebook's: {'kind':
+    'symmetric', 'min': 0, 'max': 255}). Raises ValueError naming the module for anything else.
+    """
+    scaling = scaling or {'kind': 'symmetric', 'min': 0, 'max': 255}
+    if hasattr(module, 'encoder') and hasattr(module, 'decoder'):
+        enc, dec = _linear_stack(module.encoder, 'encoder'), _linear_stack(module.decoder, 'decoder')
+    elif isinstance(module, nn.Sequential):
+        layers = _linear_stack(module, 'module')
+        if len(layers) % 2:
+            raise ValueError(f'module: expected an even number of Linear layers (encoder, then its mirror), received {len(layers)}')
+        enc, dec = layers[:len(layers) // 2], layers[len(layers) // 2:]
+    else:
+        raise ValueError(f'module: expected an nn.Sequential or a module with encoder and decoder, received {type(module).__name__}')
+    if not enc or len(enc) != len(dec):
+        raise ValueError(f'module: expected as many decoder Linear layers as encoder ones, received {len(enc)} and {len(dec)}')
+    sizes = [enc[0][0].in_features] + [lin.out_features for lin, _ in enc]
+    mirror = [(sizes[i + 1], sizes[i]) for i in range(len(enc))][::-1]
+    got = [(lin.in_features, lin.out_features) for lin, _ in dec]
+    if got != mirror:
+        raise ValueError(f'decoder: expected the encoder mirrored, in->out {mirror}, received {got}')
+    hidden = {act for _, act in enc + dec[:-1]}
+    if len(hidden) > 1:
+        raise ValueError(f'module: expected one activation after every layer but the last, received {sorted(hidden)}')
+    activation = hidden.pop() if hidden else dec[-1][1]
+    tensors = {}
+    for part, stack in (('encoder', enc), ('decoder', dec)):
+        for i, (lin, _) in enumerate(stack):
+            tensors[f'{part}.{2 * i}.weight'] = lin.weight.detach().float().contiguous()
+            tensors[f'{part}.{2 * i}.bias'] = lin.bias.detach().float().contiguous()
+    config = {'format': MODEL_FORMAT,
+              'architecture': {'layers': sizes, 'activation': activation, 'outputActivation': dec[-1][1], 'tied': False},
+              'scaling': scaling, 'loss': loss, 'training': training or {'exported': 'aekit_torch.export'}}
+    write_safetensors(path, tensors, {'format': MODEL_FORMAT, 'config': json.dumps(config)})
+
+
+def write_safetensors(path, tensors, metadata):
+    """A safetensors file from F32 tensors, with the standard library (header padded to 8 bytes)."""
+    header, blobs, offset = {'__metadata__': metadata}, [], 0
+    for name, t in tensors.items():
+        b = t.numpy().astype('<f4').tobytes()
+        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(',', ':')).encode('utf-8')
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def cmd_export(args):
+    """Writes a plain state_dict (what save_file(model.state_dict()) gives) as an aekit model
+    file, given its encoder sizes and activations: the Python side of `ae import`."""
+    tensors, meta = read_safetensors(args.state_dict)
+    layers = [int(v) for v in args.layers.split(',')]
+    model = Autoencoder(layers, args.activation, args.output_activation)
+    if tensors and all(k.split('.')[0].isdigit() for k in tensors):
+        model = nn.Sequential(*model.encoder, *model.decoder)
+    try:
+        model.load_state_dict(tensors, strict=True)
+        export(model, args.out)
+    except (RuntimeError, ValueError) as e:
+        fail(f'{args.state_dict}: {str(e).splitlines()[0]}')
+    print(json.dumps({'wrote': args.out, 'layers': layers}))
 
 
 def mnist_dir(arg):
@@ -216,6 +320,12 @@ def main():
     t.add_argument('--dropout', type=float, default=0.0)
     t.add_argument('--limit', type=int, default=0)
     t.add_argument('--mnist')
+    x = sub.add_parser('export')
+    x.add_argument('--state-dict', required=True)
+    x.add_argument('--layers', required=True, help='the encoder sizes, e.g. 784,30')
+    x.add_argument('--activation', default='tanh')
+    x.add_argument('--output-activation', default='tanh')
+    x.add_argument('--out', required=True)
     b = sub.add_parser('bench')
     b.add_argument('--hidden', type=int, default=30)
     b.add_argument('--dropout', type=float, default=0.0)
@@ -224,7 +334,7 @@ def main():
     b.add_argument('--seed', type=int, default=0)
     b.add_argument('--mnist')
     args = p.parse_args()
-    {'eval': cmd_eval, 'train': cmd_train, 'bench': cmd_bench}[args.cmd](args)
+    {'eval': cmd_eval, 'train': cmd_train, 'bench': cmd_bench, 'export': cmd_export}[args.cmd](args)
 
 
 if __name__ == '__main__':

