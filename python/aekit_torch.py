@@ -10,6 +10,10 @@
   export --state-dict FILE --layers 784,30 --out FILE
                                           a plain state_dict as an aekit model file; from
                                           Python: aekit_torch.export(module, path, scaling=...)
+  ddp --out FILE [--model FILE] [--nproc N] [--epochs N] [--limit N]
+                                          data-parallel training with PyTorch DDP (gloo on
+                                          CPU, NCCL on GPU), under torchrun or spawning N
+                                          processes; writes an aekit model file
   bench --hidden D [--dropout P] [--epochs N] [--threads T]
                                           time the notebook's loop: seconds per epoch, peak RSS
 
@@ -302,6 +306,94 @@ def cmd_bench(args):
                       'lastLoss': loss.item(), 'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
+def _ddp_worker(rank, world, args, init):
+    """One data-parallel process: the notebook's loop on its shard of every batch."""
+    import torch.distributed as dist
+    backend = 'nccl' if torch.cuda.is_available() else 'gloo'
+    dist.init_process_group(backend, init_method=init, rank=rank, world_size=world)
+    device = torch.device(f'cuda:{rank % torch.cuda.device_count()}') if backend == 'nccl' else torch.device('cpu')
+    torch.set_num_threads(max(1, args.threads or (os.cpu_count() or 1) // world))
+    torch.manual_seed(args.seed)  # the same initial weights on every rank
+    if args.model:
+        tensors, meta = read_safetensors(args.model)
+        if 'config' not in meta:
+            fail(f'{args.model}: expected aekit metadata (a "config" entry), received a plain state_dict; import it with: ae import --in {args.model} --out model.safetensors')
+        config = json.loads(meta['config'])
+        arch = config['architecture']
+        if arch.get('tied'):
+            fail(f'{args.model}: expected an untied model for data-parallel training, received a tied one')
+        model = Autoencoder(arch['layers'], arch['activation'], arch['outputActivation'])
+        model.load_state_dict(tensors, strict=True)
+        layers, act, out_act, scaling = arch['layers'], arch['activation'], arch['outputActivation'], config['scaling']
+    else:
+        layers, act, out_act = [784, args.hidden], 'tanh', 'tanh'
+        scaling = {'kind': 'symmetric', 'min': 0, 'max': 255}
+        model = Autoencoder(layers, act, out_act)
+    if layers[0] != 784:
+        fail(f'--model: expected a model of MNIST digits (784 inputs), received {layers[0]} inputs')
+    model.to(device)
+    ddp = nn.parallel.DistributedDataParallel(model)
+    d = mnist_dir(args.mnist)
+    train = scaled(read_idx_images(os.path.join(d, 'train-images-idx3-ubyte')), scaling)
+    test = scaled(read_idx_images(os.path.join(d, 't10k-images-idx3-ubyte')), scaling)
+    if args.limit:
+        train = train[:args.limit]
+    sampler = torch.utils.data.distributed.DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
+    # The global batch stays the notebook's 256: each of the `world` processes takes its share.
+    loader = torch.utils.data.DataLoader(train, batch_size=max(1, args.batch // world), sampler=sampler)
+    opt = torch.optim.Adam(ddp.parameters(), lr=args.lr)
+    epochs = []
+    for epoch in range(args.epochs):
+        sampler.set_epoch(epoch)
+        t0 = time.perf_counter()
+        total, seen = 0.0, 0
+        for img in loader:
+            img = img.to(device)
+            loss = nn.functional.mse_loss(ddp(img), img)
+            opt.zero_grad()
+            loss.backward()  # DDP averages the gradients over the processes here
+            opt.step()
+            total += loss.item() * img.shape[0]
+            seen += img.shape[0]
+        stats = torch.tensor([total, float(seen)], device=device)
+        dist.all_reduce(stats)
+        epochs.append({'epoch': epoch + 1, 'trainLoss': (stats[0] / stats[1]).item(), 'seconds': time.perf_counter() - t0})
+        if rank == 0:
+            print(json.dumps(epochs[-1]), file=sys.stderr)
+    if rank == 0:
+        model.cpu()
+        with torch.no_grad():
+            test_mse = nn.functional.mse_loss(model(test), test).item()
+        training = {'optimizer': 'adam', 'lr': args.lr, 'epochs': args.epochs, 'batchSize': args.batch, 'seed': args.seed,
+                    'epochsCompleted': args.epochs, 'distributed': {'worldSize': world, 'backend': backend, 'engine': f'torch {torch.__version__} DDP'},
+                    'data': {'source': 'mnist', 'kind': 'mnist', 'image': {'width': 28, 'height': 28},
+                             **({'limit': args.limit} if args.limit else {})}}
+        export(model, args.out, scaling=scaling, training=training)
+        print(json.dumps({'wrote': args.out, 'worldSize': world, 'backend': backend, 'epochs': epochs, 'testMse': test_mse}))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def cmd_ddp(args):
+    """Data-parallel training. Under torchrun (RANK, WORLD_SIZE, MASTER_ADDR set) each process
+    is one rank; otherwise this spawns --nproc processes itself on 127.0.0.1 (Debian's torchrun
+    1.13 crashes in its elastic launcher before any worker starts)."""
+    if os.environ.get('RANK') is not None and os.environ.get('WORLD_SIZE'):
+        _ddp_worker(int(os.environ['RANK']), int(os.environ['WORLD_SIZE']), args, 'env://')
+        return
+    if args.nproc < 1:
+        fail(f'--nproc: expected a positive integer, received {args.nproc}')
+    init = f'tcp://127.0.0.1:{_free_port()}'
+    torch.multiprocessing.spawn(_ddp_worker, args=(args.nproc, args, init), nprocs=args.nproc, join=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -326,6 +418,18 @@ def main():
     x.add_argument('--activation', default='tanh')
     x.add_argument('--output-activation', default='tanh')
     x.add_argument('--out', required=True)
+    g = sub.add_parser('ddp')
+    g.add_argument('--model', help='an aekit model file to continue from (default: a fresh 784-HIDDEN-784)')
+    g.add_argument('--hidden', type=int, default=30)
+    g.add_argument('--epochs', type=int, default=1)
+    g.add_argument('--batch', type=int, default=256)
+    g.add_argument('--lr', type=float, default=1e-3)
+    g.add_argument('--seed', type=int, default=0)
+    g.add_argument('--limit', type=int, default=0)
+    g.add_argument('--nproc', type=int, default=2)
+    g.add_argument('--threads', type=int, default=0)
+    g.add_argument('--mnist')
+    g.add_argument('--out', required=True)
     b = sub.add_parser('bench')
     b.add_argument('--hidden', type=int, default=30)
     b.add_argument('--dropout', type=float, default=0.0)
@@ -334,7 +438,7 @@ def main():
     b.add_argument('--seed', type=int, default=0)
     b.add_argument('--mnist')
     args = p.parse_args()
-    {'eval': cmd_eval, 'train': cmd_train, 'bench': cmd_bench, 'export': cmd_export}[args.cmd](args)
+    {'eval': cmd_eval, 'train': cmd_train, 'bench': cmd_bench, 'export': cmd_export, 'ddp': cmd_ddp}[args.cmd](args)
 
 
 if __name__ == '__main__':

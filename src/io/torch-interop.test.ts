@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -87,4 +87,43 @@ with torch.no_grad():
   }
   assert.match(theirs.refused[0]!, /^module\.0: expected only nn\.Linear .* received Conv2d$/);
   assert.match(theirs.refused[1]!, /^module\.1: .*received BatchNorm1d$/);
+});
+
+test('aekit_torch.py ddp: two processes (gloo on 127.0.0.1) train one epoch; the model loads in ae and ae eval agrees with PyTorch within 1e-5', { skip, timeout: 180_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'ae-ddp-'));
+  const first = join(out, 'ddp.safetensors');
+  const trained = JSON.parse(run(PYTHON, [SCRIPT, 'ddp', '--nproc', '2', '--limit', '2000', '--epochs', '1', '--out', first])) as { worldSize: number; backend: string; testMse: number };
+  assert.deepEqual([trained.worldSize, trained.backend], [2, 'gloo']);
+  const ours = JSON.parse(run(process.execPath, [MAIN, 'eval', '--model', first, '--json'])) as { mse: number; count: number };
+  assert.equal(ours.count, 10000);
+  assert.ok(Math.abs(ours.mse - trained.testMse) <= 1e-5, `ae ${ours.mse} vs PyTorch ${trained.testMse}`);
+  // Continued from that aekit file, as torchrun would start it: each rank from RANK, WORLD_SIZE, MASTER_ADDR.
+  const again = join(out, 'again.safetensors');
+  const port = String(20000 + (process.pid % 20000));
+  const ranks = [0, 1].map((rank) =>
+    spawn(PYTHON, [SCRIPT, 'ddp', '--model', first, '--limit', '2000', '--epochs', '1', '--out', again], {
+      cwd: ROOT,
+      env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  return Promise.all(
+    ranks.map(
+      (c) =>
+        new Promise<string>((res, rej) => {
+          let text = '';
+          let errText = '';
+          c.stdout!.on('data', (d) => (text += d));
+          c.stderr!.on('data', (d) => (errText += d));
+          c.on('exit', (code) => (code === 0 ? res(text) : rej(new Error(`rank exited ${code}: ${errText}`))));
+        }),
+    ),
+  ).then(([rank0]) => {
+    const cont = JSON.parse(rank0!) as { worldSize: number; testMse: number };
+    assert.equal(cont.worldSize, 2);
+    const evalAgain = JSON.parse(run(process.execPath, [MAIN, 'eval', '--model', again, '--json'])) as { mse: number };
+    assert.ok(Math.abs(evalAgain.mse - cont.testMse) <= 1e-5);
+    // A second epoch from the first model's weights lowers the test loss.
+    assert.ok(cont.testMse < trained.testMse, `${cont.testMse} after continuing, ${trained.testMse} before`);
+  });
 });
