@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ type Ort = typeof import('onnxruntime-node');
 const ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
 
 const backend = new JsBackend();
+const HERE = dirname(fileURLToPath(import.meta.url));
 const raw = loadMnist({ testLimit: 1000, trainLimit: 1 }).test.images;
 const MNIST_SCALING = scalingFor('symmetric', 0, 255);
 
@@ -128,6 +132,47 @@ test('ae export writes an ONNX file ONNX Runtime runs; bad --part and an existin
     const exists = ae('export', '--model', modelPath, '--out', join(dir, 'keep.onnx'));
     assert.equal(exists.code, 2);
     assert.equal(readFileSync(join(dir, 'keep.onnx'), 'utf8'), 'mine');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const PY = '/usr/bin/python3';
+const torchOk = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+test("PyTorch's own ONNX export of the same module has the same graph: ops, transB, initialiser names and shapes, dynamic batch, opset", { skip: torchOk ? false : 'no /usr/bin/python3 with torch' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-onnx-torch-'));
+  try {
+    for (const [name, m] of [CASES[0]!, CASES[1]!]) {
+      const modelPath = join(dir, 'model.safetensors');
+      saveModel(modelPath, m, { scaling: MNIST_SCALING, loss: 'mse', training: {} });
+      const theirsPath = join(dir, 'torch.onnx');
+      const a = m.config;
+      const script = `
+import sys, json, torch; sys.path.insert(0, ${JSON.stringify(join(HERE, '..', '..', 'python'))})
+import aekit_torch as A
+tensors, meta = A.read_safetensors(${JSON.stringify(modelPath)})
+m = A.Autoencoder(${JSON.stringify(a.layers)}, ${JSON.stringify(a.activation)}, ${JSON.stringify(a.outputActivation)})
+m.load_state_dict(tensors, strict=True)
+torch.onnx.export(m, torch.zeros(2, ${m.inputSize}), ${JSON.stringify(theirsPath)}, opset_version=13, input_names=['input'], output_names=['reconstruction'], dynamic_axes={'input': {0: 'batch'}, 'reconstruction': {0: 'batch'}})
+`;
+      const r = spawnSync(PY, ['-c', script], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const shape = (bytes: Uint8Array) => {
+        const g = onnxProto.onnx.ModelProto.decode(bytes).graph as onnxProto.onnx.GraphProto;
+        return {
+          ops: g.node.map((n) => `${n.opType}${n.opType === 'Gemm' ? ` transB=${Number(n.attribute!.find((x) => x.name === 'transB')?.i ?? 0)}` : ''}`),
+          initializers: g.initializer.map((t) => `${t.name} [${t.dims!.map(Number).join(', ')}]`),
+          input: g.input[0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue)),
+        };
+      };
+      const theirs = readFileSync(theirsPath);
+      const ours = encodeOnnx(m, { config: { scaling: MNIST_SCALING } });
+      assert.deepEqual(shape(ours), shape(theirs), name);
+      // And both give the same reconstructions.
+      const x = matrix(50, 784, scaleInto(raw.data.slice(0, 50 * 784), MNIST_SCALING));
+      assert.ok(maxDiff((await run(ours, x)).data, (await run(theirs, x)).data) <= 1e-5);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
