@@ -14,7 +14,7 @@
  * count as 100 dB, as in the inpainting table). The mean per-pixel MSE is given too.
  *
  * Also the encode and decode steps of `ae encode` / `ae decode` (encodeRows, checkCodesModel,
- * decodeRows): a model's codes of raw rows as an .aec file, and such a file back to rows.
+ * decodeRows): a model's codes of raw rows as a codes file (safetensors), and such a file back to rows.
  */
 import { deflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
@@ -41,7 +41,7 @@ export interface RdRow {
   format: CodeDtype | 'u8' | 'png' | 'deflate';
   /** Payload bytes per image. */
   bytesPerImage: number;
-  /** Bytes once per codes file (preamble, JSON header, q8 scale and offset, padding); 0 for the baselines. */
+  /** Bytes once per codes file (length field, JSON header and its padding, q8's scale and offset tensors); 0 for the baselines. */
   overheadBytes: number;
   /** overheadBytes / the number of test images. */
   overheadPerImage: number;
@@ -353,10 +353,10 @@ export interface EncodedSource {
 
 /**
  * The codes of one split of `data` (its rows in the data's own units, model.inputSize wide;
- * scaled here by the model's scaling) as the bytes of an .aec file (layout: src/io/codes.ts)
+ * scaled here by the model's scaling) as the bytes of a codes file (safetensors; src/io/codes.ts)
  * stored as `format`, carrying the model's fingerprint and a note naming the rows, e.g. "mnist
  * test rows 1..20" ("held-out" for a validation part). `report` says what the file holds, e.g.
- * "20 codes of 8 dims (f32), 1047 bytes = 640 of codes + 407 of header; 52.35 bytes per row
+ * "20 codes of 8 dims (f32), 976 bytes = 640 of codes + 336 of header; 48.80 bytes per row
  * against 784 values per input row". The test split of data without test rows is refused
  * (ValidationError).
  */
@@ -375,7 +375,7 @@ export function encodeSplit(
   const bytes = encodeCodes(codes, format, { model: codesModelOf(model, config.scaling), note });
   const payload = codes.rows * codes.cols * DTYPE_BYTES[format];
   const report =
-    `${codes.rows} codes of ${codes.cols} dims (${format}), ${bytes.length} bytes = ${payload} of codes + ${bytes.length - payload} of header; ` +
+    `${codes.rows} codes of ${codes.cols} dims (${format}), ${bytes.length} bytes = ${payload} of codes + ${bytes.length - payload} of header${format === 'q8' ? ', scale and offset' : ''}; ` +
     `${(bytes.length / codes.rows).toFixed(2)} bytes per row against ${model.inputSize} values per input row`;
   return { bytes, report };
 }
