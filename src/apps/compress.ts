@@ -279,7 +279,7 @@ export function rdNotes(r: RdResult): string {
   return [
     `MNIST, ${r.trainCount} training and ${r.testCount} test digits. Each autoencoder is ${r.settings.inputSize}→d→${r.settings.inputSize} with the notebook's settings (${r.settings.activation}, ${r.settings.loss.toUpperCase()}, ${r.settings.optimizer === 'adam' ? 'Adam' : 'SGD'} lr ${r.settings.lr}, batch ${r.settings.batchSize}, seed ${r.seed}), ${r.epochs} epochs on the ${r.backend} backend (${models}). PCA is fitted on the same training rows in the same [-1, 1] scaling.`,
     '',
-    'bytes / image is the code payload (d·4 for f32, d·2 for f16, d·1 for q8). Each codes file also carries a header once (magic, JSON with the model fingerprint and, for q8, a scale and an offset per dimension); "header / image" spreads it over the test set. The decoder weights or the PCA basis are shared and not counted.',
+    'bytes / image is the code payload (d·4 for f32, d·2 for f16, d·1 for q8). Each codes file (safetensors) also carries, once, its header (the length field and the JSON naming the tensors, with the model fingerprint) and, for q8, a float32 scale and offset per dimension; "header / image" spreads that over the test set. The decoder weights or the PCA basis are shared and not counted.',
     'PSNR: the mean over test digits of 10·log10(1 / MSE) of each decoded digit against its 8-bit original, both on [0, 1] (the reconstruction clamped to [0, 1]), peak 1. MSE: the mean per-pixel squared error on [0, 1].',
     'The lossless rows store the 8-bit digits exactly: raw bytes; one greyscale PNG per digit (deflate level 9, with its ~70 bytes of PNG framing); or the whole test set as one raw deflate stream (level 9), amortised.',
   ].join('\n');
