@@ -255,7 +255,7 @@ test('each malformed, other or damaged file is a one-line DataFormatError naming
   rejects(build({ ...CODES_META, model_description: 'x'.repeat(501) }, good()), /metadata "model_description": expected a string of at most 500 characters/);
   rejects(build({ ...CODES_META, note: '\u2028'.repeat(501) }, good()), /metadata "note": expected a string of at most 500 characters/);
   // Exactly these tensors.
-  rejects(build(CODES_META, []), /tensor "codes": expected a F32 tensor \(dtype f32 needs codes\), received a file without it/);
+  rejects(build(CODES_META, []), /tensor "codes": expected a tensor of dtype F32 \(dtype f32 needs codes\), received a file without it/);
   rejects(build(CODES_META, [['weights', codes2x2]]), /tensor: expected only codes for dtype f32, received "weights"/);
   rejects(build(CODES_META, [...good(), ['scale', { dtype: 'F32', shape: [2], bytes: f32([1, 1]) }]]), /tensor: expected only codes for dtype f32, received "scale"/);
   rejects(build({ ...CODES_META, dtype: 'f16' }, good()), /tensor "codes" dtype: expected F16 for dtype f16, received "F32"/);
@@ -279,8 +279,8 @@ test('each malformed, other or damaged file is a one-line DataFormatError naming
     ]);
   const vec = (values: number[]): Part => ({ dtype: 'F32', shape: [values.length], bytes: f32(values) });
   assert.deepEqual(Array.from(decodeCodes(q8(vec([1, 2]), vec([0, -1]))).codes.data), [0, 1, 2, 5]);
-  rejects(q8(null, vec([0, 0])), /tensor "scale": expected a F32 tensor \(dtype q8 needs codes, scale and offset\), received a file without it/);
-  rejects(q8(vec([1, 1]), null), /tensor "offset": expected a F32 tensor/);
+  rejects(q8(null, vec([0, 0])), /tensor "scale": expected a tensor of dtype F32 \(dtype q8 needs codes, scale and offset\), received a file without it/);
+  rejects(q8(vec([1, 1]), null), /tensor "offset": expected a tensor of dtype F32/);
   rejects(q8(vec([1, 1]), vec([0, 0]), [['zero', vec([0, 0])]]), /tensor: expected only codes, scale, offset for dtype q8, received "zero"/);
   rejects(q8(vec([1]), vec([0, 0])), /tensor "scale" shape: expected \[2\] \(dims\), received \[1\]$/);
   rejects(q8(vec([1, 1]), vec([0, 0, 0])), /tensor "offset" shape: expected \[2\] \(dims\), received \[3\]$/);

@@ -334,7 +334,7 @@ function shapeText(shape: number[]): string {
 /** The tensor `name` of `dtype`; a missing one or another dtype is an error. */
 function tensorOf(source: string, tensors: Map<string, RawTensor>, name: string, dtype: StoredDtype, codeDtype: CodeDtype): RawTensor {
   const t = tensors.get(name);
-  if (t === undefined) failRaw(source, `tensor "${name}"`, `a ${dtype} tensor (dtype ${codeDtype} needs ${codeDtype === 'q8' ? 'codes, scale and offset' : 'codes'})`, 'a file without it');
+  if (t === undefined) failRaw(source, `tensor "${name}"`, `a tensor of dtype ${dtype} (dtype ${codeDtype} needs ${codeDtype === 'q8' ? 'codes, scale and offset' : 'codes'})`, 'a file without it');
   if (t.dtype !== dtype) fail(source, `tensor "${name}" dtype`, `${dtype} for dtype ${codeDtype}`, t.dtype);
   return t;
 }
