@@ -30,10 +30,12 @@ import time
 import torch
 from torch import nn
 
-DTYPES = {'F32': torch.float32, 'F64': torch.float64, 'F16': torch.float16, 'BF16': torch.bfloat16}
+DTYPES = {'F32': torch.float32, 'F64': torch.float64, 'F16': torch.float16, 'BF16': torch.bfloat16, 'U8': torch.uint8}
 
 
 def read_safetensors(path):
+    """(tensors, metadata) of a safetensors file: float tensors widened to float32, U8 kept as
+    uint8 (the bytes of q8 codes, from ae encode: value = offset + scale * q per dimension)."""
     with open(path, 'rb') as f:
         buf = f.read()
     (n,) = struct.unpack('<Q', buf[:8])
@@ -44,7 +46,7 @@ def read_safetensors(path):
     for name, e in header.items():
         b, end = e['data_offsets']
         t = torch.frombuffer(bytearray(data[b:end]), dtype=DTYPES[e['dtype']]).reshape(e['shape'])
-        tensors[name] = t.float()
+        tensors[name] = t if t.dtype == torch.uint8 else t.float()
     return tensors, meta
 
 

@@ -85,7 +85,7 @@ function cli(argv, { measure = false } = {}) {
 
 // --- the seed files -------------------------------------------------------------------------
 const model = join(work, 'model.safetensors');
-const codes = join(work, 'codes.aec');
+const codes = join(work, 'codes.safetensors');
 {
   const r = spawnSync(process.execPath, [MAIN, 'train', '--limit', '500', '--epochs', '1', '--hidden', '16', '--validation-split', '0', '--seed', '3', '--out', join(work, 'run')], { encoding: 'utf8' });
   if (r.status !== 0) usage(`expected the seed model to train, received exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
@@ -121,18 +121,17 @@ function mutateJson(v, depth = 0) {
   return pick(HOSTILE);
 }
 
-/** The JSON header's [start, end) in a safetensors file (u64 length) or a codes file (magic, u32). */
-function headerSpan(bytes, kind) {
+/** The JSON header's [start, end) in a safetensors file (a model or codes file: u64 length, then the header). */
+function headerSpan(bytes) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return kind === 'model' ? [8, 8 + Number(dv.getBigUint64(0, true))] : [12, 12 + dv.getUint32(8, true)];
+  return [8, 8 + Number(dv.getBigUint64(0, true))];
 }
 
-function withHeader(bytes, kind, text) {
-  const [s, e] = headerSpan(bytes, kind);
+function withHeader(bytes, text) {
+  const [s, e] = headerSpan(bytes);
   const h = Buffer.from(text, 'utf8');
-  const pre = Buffer.from(bytes.subarray(0, s));
-  if (kind === 'model') pre.writeBigUInt64LE(BigInt(h.length), 0);
-  else pre.writeUInt32LE(h.length, 8);
+  const pre = Buffer.alloc(s);
+  pre.writeBigUInt64LE(BigInt(h.length), 0);
   return Buffer.concat([pre, h, bytes.subarray(e)]);
 }
 
@@ -142,36 +141,37 @@ const MUTATIONS = {
     for (let i = 1 + below(8); i > 0; i--) o[below(o.length)] ^= 1 << below(8);
     return o;
   },
-  'flip header bytes': (b, kind) => {
+  'flip header bytes': (b) => {
     const o = Buffer.from(b);
-    const [s, e] = headerSpan(b, kind);
+    const [s, e] = headerSpan(b);
     for (let i = 1 + below(4); i > 0; i--) o[s + below(e - s)] = below(256);
     return o;
   },
   truncate: (b) => b.subarray(0, below(b.length)),
   append: (b) => Buffer.concat([b, Buffer.alloc(1 + below(64), below(256))]),
-  'length prefix': (b, kind) => {
+  'length prefix': (b) => {
     const o = Buffer.from(b);
     const v = pick([0, 1, 2, 7, o.length, o.length - 8, 2 ** 31, 2 ** 32 - 1, below(o.length)]);
-    if (kind === 'model') o.writeBigUInt64LE(BigInt(pick([v, 2 ** 53, 2 ** 63])), 0);
-    else o.writeUInt32LE(v >>> 0, 8);
+    o.writeBigUInt64LE(BigInt(pick([v, 2 ** 53, 2 ** 63])), 0);
     return o;
   },
-  'header value': (b, kind) => {
-    const [s, e] = headerSpan(b, kind);
+  'header value': (b) => {
+    const [s, e] = headerSpan(b);
     const json = JSON.parse(Buffer.from(b.subarray(s, e)).toString('utf8').trimEnd());
-    return withHeader(b, kind, JSON.stringify(mutateJson(json)));
+    return withHeader(b, JSON.stringify(mutateJson(json)));
   },
-  'nested header': (b, kind) => {
+  'nested header': (b) => {
     const d = pick([100, 1000, 3000, 20000]);
-    return withHeader(b, kind, '['.repeat(d) + ']'.repeat(d));
+    return withHeader(b, '['.repeat(d) + ']'.repeat(d));
   },
-  'many tensors': (b, kind) => {
+  'many tensors': (b) => {
     const n = pick([10, 1000, 100000]);
     const h = {};
     for (let i = 0; i < n; i++) h[`t${i}`] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] };
-    return withHeader(b, kind, JSON.stringify(h));
+    return withHeader(b, JSON.stringify(h));
   },
+  // The magic of .aec, the codes container before safetensors, over the length field.
+  'aec magic': (b) => Buffer.concat([Buffer.from('AECODES1', 'latin1'), b.subarray(8)]),
 };
 
 function commandFor(kind, path, out) {
@@ -197,7 +197,7 @@ for (const [kind, file] of [['model', model], ['codes', codes]]) {
     } catch {
       mutant = MUTATIONS['flip bytes'](bytes, kind);
     }
-    const path = join(work, `${kind}-${i}${kind === 'model' ? '.safetensors' : '.aec'}`);
+    const path = join(work, `${kind}-${i}.safetensors`);
     writeFileSync(path, mutant);
     const out = join(work, `out-${kind}-${i}`);
     mkdirSync(out);

@@ -125,9 +125,9 @@ test("encodeSplit, checkCodesModel, decodeRows: a table's rows to codes and back
   assert.equal(decoded.meta.note, 't.csv held-out rows 1..40');
   assert.equal(encodeSplit(loaded, data, 'train', 'q8', { kind: 'mnist', path: 'mnist', part: 'test' }).bytes.length > 0, true);
   assert.throws(() => encodeSplit(loaded, { ...data, test: null }, 'test', 'f32', { kind: 'csv', path: 't.csv', part: 'all' }), ValidationError);
-  checkCodesModel(decoded, loaded, { codes: 'c.aec', model: 'm' });
-  assert.throws(() => checkCodesModel(decoded, trained(1), { codes: 'c.aec', model: 'other' }), /^ValidationError: c\.aec: expected codes written by other \(.*received codes from a different model/);
-  assert.throws(() => checkCodesModel({ ...decoded, meta: { ...decoded.meta, model: null } }, loaded, { codes: 'c.aec', model: 'm' }), /received codes with no model/);
+  checkCodesModel(decoded, loaded, { codes: 'c.safetensors', model: 'm' });
+  assert.throws(() => checkCodesModel(decoded, trained(1), { codes: 'c.safetensors', model: 'other' }), /^ValidationError: c\.safetensors: expected codes written by other \(.*received codes from a different model/);
+  assert.throws(() => checkCodesModel({ ...decoded, meta: { ...decoded.meta, model: null } }, loaded, { codes: 'c.safetensors', model: 'm' }), /received codes with no model/);
   const csv = decodeRows(loaded, decoded, { kind: 'csv', count: 3 });
   const lines = (csv.contents as string).split('\n');
   assert.deepEqual([lines[0], lines.length], ['a,"b,2",c', 5]);

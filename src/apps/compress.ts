@@ -14,7 +14,7 @@
  * count as 100 dB, as in the inpainting table). The mean per-pixel MSE is given too.
  *
  * Also the encode and decode steps of `ae encode` / `ae decode` (encodeRows, checkCodesModel,
- * decodeRows): a model's codes of raw rows as an .aec file, and such a file back to rows.
+ * decodeRows): a model's codes of raw rows as a codes file (safetensors), and such a file back to rows.
  */
 import { deflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
@@ -41,7 +41,7 @@ export interface RdRow {
   format: CodeDtype | 'u8' | 'png' | 'deflate';
   /** Payload bytes per image. */
   bytesPerImage: number;
-  /** Bytes once per codes file (preamble, JSON header, q8 scale and offset, padding); 0 for the baselines. */
+  /** Bytes once per codes file (length field, JSON header and its padding, q8's scale and offset tensors); 0 for the baselines. */
   overheadBytes: number;
   /** overheadBytes / the number of test images. */
   overheadPerImage: number;
@@ -279,7 +279,7 @@ export function rdNotes(r: RdResult): string {
   return [
     `MNIST, ${r.trainCount} training and ${r.testCount} test digits. Each autoencoder is ${r.settings.inputSize}→d→${r.settings.inputSize} with the notebook's settings (${r.settings.activation}, ${r.settings.loss.toUpperCase()}, ${r.settings.optimizer === 'adam' ? 'Adam' : 'SGD'} lr ${r.settings.lr}, batch ${r.settings.batchSize}, seed ${r.seed}), ${r.epochs} epochs on the ${r.backend} backend (${models}). PCA is fitted on the same training rows in the same [-1, 1] scaling.`,
     '',
-    'bytes / image is the code payload (d·4 for f32, d·2 for f16, d·1 for q8). Each codes file also carries a header once (magic, JSON with the model fingerprint and, for q8, a scale and an offset per dimension); "header / image" spreads it over the test set. The decoder weights or the PCA basis are shared and not counted.',
+    'bytes / image is the code payload (d·4 for f32, d·2 for f16, d·1 for q8). Each codes file (safetensors) also carries, once, its header (the length field and the JSON naming the tensors, with the model fingerprint) and, for q8, a float32 scale and offset per dimension; "header / image" spreads that over the test set. The decoder weights or the PCA basis are shared and not counted.',
     'PSNR: the mean over test digits of 10·log10(1 / MSE) of each decoded digit against its 8-bit original, both on [0, 1] (the reconstruction clamped to [0, 1]), peak 1. MSE: the mean per-pixel squared error on [0, 1].',
     'The lossless rows store the 8-bit digits exactly: raw bytes; one greyscale PNG per digit (deflate level 9, with its ~70 bytes of PNG framing); or the whole test set as one raw deflate stream (level 9), amortised.',
   ].join('\n');
@@ -353,10 +353,10 @@ export interface EncodedSource {
 
 /**
  * The codes of one split of `data` (its rows in the data's own units, model.inputSize wide;
- * scaled here by the model's scaling) as the bytes of an .aec file (layout: src/io/codes.ts)
+ * scaled here by the model's scaling) as the bytes of a codes file (safetensors; src/io/codes.ts)
  * stored as `format`, carrying the model's fingerprint and a note naming the rows, e.g. "mnist
  * test rows 1..20" ("held-out" for a validation part). `report` says what the file holds, e.g.
- * "20 codes of 8 dims (f32), 1047 bytes = 640 of codes + 407 of header; 52.35 bytes per row
+ * "20 codes of 8 dims (f32), 976 bytes = 640 of codes + 336 of header; 48.80 bytes per row
  * against 784 values per input row". The test split of data without test rows is refused
  * (ValidationError).
  */
@@ -375,7 +375,7 @@ export function encodeSplit(
   const bytes = encodeCodes(codes, format, { model: codesModelOf(model, config.scaling), note });
   const payload = codes.rows * codes.cols * DTYPE_BYTES[format];
   const report =
-    `${codes.rows} codes of ${codes.cols} dims (${format}), ${bytes.length} bytes = ${payload} of codes + ${bytes.length - payload} of header; ` +
+    `${codes.rows} codes of ${codes.cols} dims (${format}), ${bytes.length} bytes = ${payload} of codes + ${bytes.length - payload} of header${format === 'q8' ? ', scale and offset' : ''}; ` +
     `${(bytes.length / codes.rows).toFixed(2)} bytes per row against ${model.inputSize} values per input row`;
   return { bytes, report };
 }

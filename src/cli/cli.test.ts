@@ -262,13 +262,13 @@ test('file outputs are not replaced without --force (reconstruct, kernels, encod
   const r = ae('reconstruct', '--model', model, '--out', png, '--count', '2', '--force');
   assert.equal(r.code, 0, r.stderr);
   assert.notEqual(readFileSync(png, 'utf8'), 'keep me');
-  const aec = join(dir, 'kept.aec');
-  writeFileSync(aec, 'keep me');
-  usage(['encode', '--model', model, '--limit', '3', '--out', aec], /pass --force to replace it/);
-  assert.equal(ae('encode', '--model', model, '--limit', '3', '--out', aec, '--force').code, 0);
+  const codes = join(dir, 'kept-codes.safetensors');
+  writeFileSync(codes, 'keep me');
+  usage(['encode', '--model', model, '--limit', '3', '--out', codes], /pass --force to replace it/);
+  assert.equal(ae('encode', '--model', model, '--limit', '3', '--out', codes, '--force').code, 0);
   const csv = join(dir, 'kept-decoded.csv');
   writeFileSync(csv, 'keep me');
-  usage(['decode', '--model', model, '--codes', aec, '--out', csv], /pass --force to replace it/);
+  usage(['decode', '--model', model, '--codes', codes, '--out', csv], /pass --force to replace it/);
   assert.equal(readFileSync(csv, 'utf8'), 'keep me');
 });
 

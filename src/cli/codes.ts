@@ -24,9 +24,9 @@ interface EncodeFlags extends ReadFlags {
 export function registerEncode(program: Command): void {
   addReadOptions(program
     .command('encode')
-    .description("compress rows to the model's latent codes (an .aec file; its byte layout is documented in src/io/codes.ts)")
+    .description("compress rows to the model's latent codes: a safetensors file (a codes tensor, and for q8 a scale and offset per dimension; documented in src/io/codes.ts)")
     .requiredOption('--model <file>', 'a model.safetensors written by ae train')
-    .requiredOption('--out <file.aec>', 'the codes file to write')
+    .requiredOption('--out <file.safetensors>', 'the codes file to write')
     .option('--in <source>', `${DATA_HELP} (default: the data the model was trained on)`)
     .option('--split <name>', 'test (the test or held-out rows, or every row of a source without them; the default) or train')
     .addOption(limitOption('encode only the first N rows'))
@@ -35,7 +35,7 @@ export function registerEncode(program: Command): void {
     .action(async (f: EncodeFlags) => {
       const format = choiceFlag('--format', f.format, CODE_DTYPES);
       const split = choiceFlag('--split', f.split ?? 'test', SPLITS);
-      const spec: OutputSpec = { path: f.out, kind: 'file', ext: '.aec', force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--in', path: f.in }] };
+      const spec: OutputSpec = { path: f.out, kind: 'file', ext: '.safetensors', force: f.force === true, inputs: [{ flag: '--model', path: f.model }, { flag: '--in', path: f.in }] };
       const claim = claimOutputs(spec);
       const loaded = loadModelFlag(f.model, f.backend);
       if (f.in === undefined) checkInputs(spec, recordedInputs(loaded));
@@ -59,9 +59,9 @@ interface DecodeFlags {
 export function registerDecode(program: Command): void {
   program
     .command('decode')
-    .description("turn an .aec file of codes back into rows with the model's decoder: a PNG grid of digits or a CSV of raw values")
+    .description("turn a codes file back into rows with the model's decoder: a PNG grid of digits or a CSV of raw values")
     .requiredOption('--model <file>', 'the model whose encoder wrote the codes')
-    .requiredOption('--codes <file.aec>', 'a codes file written by ae encode')
+    .requiredOption('--codes <file.safetensors>', 'a codes file written by ae encode')
     .requiredOption('--out <file>', 'a .png (pictures on [0, 1]) or a .csv (rows in the raw range the model was trained on, headed by its column names)')
     .addOption(intOption('--count <n>', 'decode only the first N codes (default: all; a PNG shows at most 100 unless --count says more)'))
     .addOption(backendOption())

@@ -134,7 +134,7 @@ test('case csv-mixed-units: with defaults alone, encode then decode reconstructs
   const r = ae('train', '--data', csv, '--hidden', '2', '--out', out);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /for 320 rows of 5 features: batch 32, \d+ epochs/);
-  const codes = join(dir, 'units.aec');
+  const codes = join(dir, 'units-codes.safetensors');
   const decoded = join(dir, 'units-decoded.csv');
   assert.equal(ae('encode', '--model', join(out, 'model.safetensors'), '--in', csv, '--out', codes).code, 0);
   assert.equal(ae('decode', '--model', join(out, 'model.safetensors'), '--codes', codes, '--out', decoded).code, 0);

@@ -52,16 +52,15 @@ test('a model file whose header is over 16 MiB, or holds over 4096 tensors, is r
   usage(['eval', '--model', many], /^ae: \S*many\.safetensors: header: expected at most 4096 tensors, received 5000 entries$/);
 });
 
-test('a codes file whose header is over 64 MiB is refused for its size, not as invalid UTF-8', () => {
-  const big = join(dir, 'big.aec');
+test('a codes file whose header is over 16 MiB is refused for its size, not as invalid UTF-8', () => {
+  const big = join(dir, 'big-codes.safetensors');
   const fd = openSync(big, 'w');
-  const preamble = Buffer.alloc(12);
-  preamble.write('AECODES1', 0, 'latin1');
-  preamble.writeUInt32LE(600 * 1024 * 1024, 8);
-  writeSync(fd, preamble);
-  ftruncateSync(fd, 12 + 600 * 1024 * 1024); // a 600 MB hole: the header "is there"
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(600 * 1024 * 1024));
+  writeSync(fd, length);
+  ftruncateSync(fd, 8 + 600 * 1024 * 1024); // a 600 MB hole: the header "is there"
   closeSync(fd);
-  usage(['decode', '--model', model, '--codes', big, '--out', join(dir, 'never.csv')], /^ae: \S*big\.aec: header length: expected at most 64 MiB \(67108864 bytes\), received 600 MiB \(629145600 bytes\)$/);
+  usage(['decode', '--model', model, '--codes', big, '--out', join(dir, 'never.csv')], /^ae: \S*big-codes\.safetensors: header length: expected at most 16 MiB \(16777216 bytes\), received 600 MiB \(629145600 bytes\)$/);
 });
 
 test('test data far beyond the training range is named as such, not as divergence or a broken model', () => {

@@ -91,7 +91,7 @@ test('ae reconstruct and ae decode refuse a picture above the limit, naming its 
   const all = aeWith('64M', 'reconstruct', '--model', model, '--count', '1000000', '--out', join(dir, 'all.png'));
   assert.equal(all.code, 0, all.stderr);
 
-  const codes = join(dir, 'c.aec');
+  const codes = join(dir, 'c.safetensors');
   // The 240 training rows' codes: the model (17 kB with its gradients) fits in 32 kB, their 61 kB of decoded rows do not.
   assert.equal(aeWith(undefined, 'encode', '--model', model, '--split', 'train', '--out', codes).code, 0);
   refused('32K', ['decode', '--model', model, '--codes', codes, '--out', join(dir, 'd.csv')], /^ae: --count: expected an output that fits in the 32.8 kB available \(AEKIT_MEMORY_LIMIT\), received 240 decoded rows needing about 61.4 kB \(decoded rows 61.4 kB\); at most about 128 rows fit$/);

@@ -74,7 +74,7 @@ function refused(r: Run, pattern: RegExp, what: string): void {
 
 const M = p('run', 'model.safetensors');
 const DET = p('det', 'detector.safetensors');
-const CODES = p('codes.aec');
+const CODES = p('codes.safetensors');
 const CSV = p('t.csv');
 const STATE_DICT = join(HERE, '..', '..', 'test', 'fixtures', 'cases', 'torch-state-dict', 'notebook-nometa.safetensors');
 
@@ -89,7 +89,7 @@ const COMMANDS: ReadonlyArray<{ name: string; args: () => string[]; kind: 'file'
   { name: 'export', args: () => ['export', '--model', M], kind: 'file', ext: '.onnx' },
   { name: 'import', args: () => ['import', '--in', STATE_DICT], kind: 'file', ext: '.safetensors' },
   { name: 'interpolate', args: () => ['interpolate', '--model', M], kind: 'file', ext: '.png' },
-  { name: 'encode', args: () => ['encode', '--model', M], kind: 'file', ext: '.aec' },
+  { name: 'encode', args: () => ['encode', '--model', M], kind: 'file', ext: '.safetensors' },
   { name: 'decode', args: () => ['decode', '--model', M, '--codes', CODES], kind: 'file', ext: '.csv' },
   { name: 'inpaint', args: () => ['inpaint', '--model', M, '--count', '5', '--show', '2'], kind: 'folder' },
   { name: 'energy-inpaint', args: () => ['energy-inpaint', '--model', M, '--count', '5', '--steps', '1', '--show', '2'], kind: 'folder' },
@@ -128,8 +128,8 @@ test('an output that is an input, directly, through a symbolic link or a hard li
   const cases: Case[] = [];
   // Each command's main input through all three; its other inputs (links: false) by their path.
   const fileCases: Array<{ name: string; flag: string; source: string; ext: string; links: boolean; args: (input: string) => string[] }> = [
-    { name: 'encode', flag: '--model', source: M, ext: '.aec', links: true, args: (i) => ['encode', '--model', i] },
-    { name: 'encode', flag: '--in', source: CSV, ext: '.aec', links: false, args: (i) => ['encode', '--model', M, '--in', i] },
+    { name: 'encode', flag: '--model', source: M, ext: '.safetensors', links: true, args: (i) => ['encode', '--model', i] },
+    { name: 'encode', flag: '--in', source: CSV, ext: '.safetensors', links: false, args: (i) => ['encode', '--model', M, '--in', i] },
     { name: 'decode', flag: '--codes', source: CODES, ext: '.csv', links: true, args: (i) => ['decode', '--model', M, '--codes', i] },
     { name: 'decode', flag: '--model', source: M, ext: '.csv', links: false, args: (i) => ['decode', '--model', i, '--codes', CODES] },
     { name: 'reconstruct', flag: '--model', source: M, ext: '.png', links: true, args: (i) => ['reconstruct', '--model', i, '--count', '2'] },

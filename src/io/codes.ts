@@ -1,89 +1,73 @@
 /**
- * Latent-code files (.aec): the codes an encoder gives for some rows, so the encoder can be
- * used as a compressor and the decoder as the decompressor.
+ * Latent-code files: the codes an encoder gives for some rows, so the encoder can be used as a
+ * compressor and the decoder as the decompressor. A codes file is a safetensors file
+ * (src/io/safetensors.ts), so PyTorch, NumPy or any safetensors reader can read it:
  *
- * Byte layout (version 1; every integer and value little-endian):
+ *   tensors (exactly these; a missing or an extra one is an error)
+ *     codes    [rows, dims]   the codes, row-major: F32 for dtype f32, F16 for f16, U8 for q8
+ *     scale    [dims]         F32, q8 only (and required there)
+ *     offset   [dims]         F32, q8 only (and required there)
+ *   __metadata__ (string values; exactly these keys, so a file that needs a newer reader is
+ *   never misread)
+ *     format             "aekit-codes/1"
+ *     dtype              "f32" | "f16" | "q8"
+ *     model_fingerprint  "sha256:" + 64 lowercase hex digits (see modelFingerprint), and
+ *     model_description  at most 500 characters, for people: the model whose encoder wrote the
+ *                        codes; both or neither (codes of no model)
+ *     note               optional, at most 500 characters: where the rows came from
  *
- *   offset       size            content
- *   0            8               magic: the ASCII bytes "AECODES1"
- *   8            4               H: u32, the byte length of the JSON header (2 <= H <= file size - 12,
- *                                and H <= MAX_CODES_HEADER_BYTES: 64 MiB)
- *   12           H               the header: UTF-8 JSON object (below)
- *   12 + H       P               P = (8 - (12 + H) % 8) % 8 zero bytes, so the data starts at a multiple of 8
- *   D = 12+H+P   rows*dims*size  the codes, row-major (row 0's dims values, then row 1's, ...)
- *
- * The file ends exactly after the data: a short or a long file is an error.
- *
- * The header has exactly these keys (a version-1 reader refuses any other, so a file that
- * needs a newer reader is never misread):
- *
- *   version  1
- *   dtype    "f32" | "f16" | "q8"
- *   rows     positive integer: how many code vectors
- *   dims     positive integer (at most 2^20): values per code vector
- *   model    null, or {fingerprint, description} of the model whose encoder wrote the codes:
- *              fingerprint  "sha256:" + 64 lowercase hex digits (see modelFingerprint)
- *              description  a string of at most 500 characters, for people
- *   note     optional string of at most 500 characters: where the rows came from
- *   quant    q8 only (and required there): {scale: number[dims], offset: number[dims]}
- *
- * Data, by dtype (size = bytes per value):
+ * rows >= 1 and 1 <= dims <= MAX_DIMS (2^20). Values, by dtype (bytes per value):
  *
  *   f32 (4)  IEEE 754 binary32. Values must be finite.
- *   f16 (2)  IEEE 754 binary16 (half). Written from the float32 codes by round-to-nearest,
- *            ties-to-even, with subnormals (so |v| < 2^-25 becomes ±0). A code whose magnitude
- *            rounds past the largest half (65504; from 65520 up) is refused when writing rather
- *            than clamped or turned into Inf: a code that cannot be stored is an error the
- *            caller should see (use f32 or q8). Inf and NaN halves are refused when reading.
+ *   f16 (2)  IEEE 754 binary16 (half), written from the float32 codes by round-to-nearest,
+ *            ties-to-even, with subnormals (so |v| < 2^-25 becomes ±0; src/io/half.ts). A code
+ *            whose magnitude rounds past the largest half (65504; from 65520 up) is refused when
+ *            writing rather than clamped or turned into Inf: a code that cannot be stored is an
+ *            error the caller should see (use f32 or q8). Inf and NaN halves are refused when
+ *            reading.
  *   q8  (1)  uint8 q with a per-dimension scale and offset: value = offset[j] + scale[j]·q,
- *            computed in float64 and rounded once to float32. Writing takes offset[j] = the
- *            minimum of dimension j over the rows written, scale[j] = (max − min) / 255, and
- *            q = floor((v − offset[j]) / scale[j] + 0.5) clamped to [0, 255] (nearest, ties up);
- *            a constant dimension has scale 0 and q = 0. So every value comes back within
- *            scale[j]/2 (plus float32 rounding). scale[j] must be finite and >= 0, offset[j]
- *            finite, and offset[j] and offset[j] + 255·scale[j] within float32's range.
+ *            computed in float64 and rounded once to float32. Writing takes (quantizationOf)
+ *            offset[j] = the minimum of dimension j over the rows written and scale[j] =
+ *            (max − min) / 255, stored as float32 (the offset exactly, the scale rounded toward
+ *            zero so the top level never passes the maximum), and q = floor((v − offset[j]) /
+ *            scale[j] + 0.5) clamped to [0, 255] (nearest, ties up) with the stored values; a
+ *            constant dimension has scale 0 and q = 0. So every value comes back within about
+ *            scale[j]/2 (plus float32 rounding). When reading, scale[j] must be finite and >= 0,
+ *            offset[j] finite, and offset[j] + 255·scale[j] must round to a finite float32.
  *
- * Every problem with a file is a one-line DataFormatError naming the source; nothing a file
- * says is allocated before the file's own length has confirmed it.
- *
- * Limits, checked before the header is decoded or parsed: H is at most MAX_CODES_HEADER_BYTES
- * (64 MiB; the largest header version 1 allows, q8's scale and offset for 2^20 dims, is under
- * 53 MiB), read from the preamble alone (readCodesFile refuses without reading the rest of the
- * file), and the header holds at most MAX_CODES_HEADER_ITEMS JSON items (keys, array
- * elements, objects, arrays: 2·dims + 23 at most in a valid header), counted by one pass over
- * its bytes.
+ * Every problem with a file is a one-line DataFormatError naming the source; the safetensors
+ * reader's limits apply (a header of at most MAX_HEADER_BYTES, 16 MiB, checked from the
+ * length field before the rest of the file is read). A codes header is under 3 KB whatever
+ * the dims: q8's scale and offset are tensors, not header text. An .aec file (this format's
+ * predecessor, magic "AECODES1") is refused with a line saying to encode the rows again.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { DataFormatError, ValidationError, expected, show } from '../core/errors.js';
+import { DataFormatError, ModelFormatError, ValidationError, expected, show } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/matrix.js';
 import type { Scaling } from '../data/scaling.js';
 import { fileError } from '../data/idx.js';
 import type { Autoencoder } from '../nn/autoencoder.js';
 import { writeFileAtomic } from './atomic.js';
-import { bytesText, scanJson } from './json-scan.js';
+import { float32ToHalfBits, isHalfInfinity } from './half.js';
+import { bytesText } from './json-scan.js';
+import { MAX_HEADER_BYTES, floatData, parseSafetensors, safetensorsParts, type RawTensor, type StoredDtype, type TensorInput } from './safetensors.js';
 
-export const CODES_MAGIC = 'AECODES1';
-export const CODES_VERSION = 1;
+/** The `format` metadata value of a codes file. */
+export const CODES_FORMAT = 'aekit-codes/1';
 export const CODE_DTYPES = ['f32', 'f16', 'q8'] as const;
 export type CodeDtype = (typeof CODE_DTYPES)[number];
 /** Bytes per stored value. */
 export const DTYPE_BYTES: Record<CodeDtype, number> = { f32: 4, f16: 2, q8: 1 };
-/** The bytes before the JSON header: the magic and the header length. */
-export const PREAMBLE_BYTES = 12;
+/** The safetensors dtype of the codes tensor, by code dtype. */
+export const TENSOR_DTYPES: Record<CodeDtype, StoredDtype> = { f32: 'F32', f16: 'F16', q8: 'U8' };
 export const MAX_DIMS = 1 << 20;
-/**
- * The largest header accepted: 64 MiB. A valid header is at most 2 arrays of MAX_DIMS numbers
- * of at most 25 characters and a comma each (52 MiB) plus under 7 KB for the other keys, so
- * no file the encoder writes is refused.
- */
-export const MAX_CODES_HEADER_BYTES = 64 * 1024 * 1024;
-/** The most JSON items (keys, array elements, objects, arrays) a header may hold: a valid one has at most 2·dims + 23. */
-export const MAX_CODES_HEADER_ITEMS = 2 * MAX_DIMS + 64;
 const MAX_TEXT = 500;
-const HEADER_KEYS = ['version', 'dtype', 'rows', 'dims', 'model', 'note', 'quant'];
+const METADATA_KEYS = ['format', 'dtype', 'model_fingerprint', 'model_description', 'note'];
 const FLOAT32_MAX = 3.4028234663852886e38;
 const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
+/** The first 8 bytes of an .aec file, the container codes files used before safetensors. */
+const AEC_MAGIC = 'AECODES1';
 
 /** Identifies the model whose encoder wrote the codes, so only its decoder reads them back. */
 export interface CodesModel {
@@ -106,9 +90,9 @@ export interface DecodedCodes {
   codes: Matrix;
   dtype: CodeDtype;
   meta: CodesMeta;
-  /** q8 only. */
+  /** q8 only: the stored (float32) scale and offset. */
   quant: Quantization | null;
-  /** Bytes of the file that are not code values: preamble, header and padding. */
+  /** Bytes of the file that are not code values: the length field, the header and, for q8, the scale and offset. */
   overheadBytes: number;
 }
 
@@ -161,52 +145,6 @@ export function codesModelOf(model: Autoencoder, scaling: Scaling): CodesModel {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Half precision
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/**
- * The binary16 bits nearest to a float32 value (ties to even), subnormals included. A finite
- * value too large for half gives the Inf bits (0x7c00 with its sign); callers decide.
- */
-export function float32ToHalfBits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | (mant === 0 ? 0x7c00 : 0x7e00);
-  const e = exp - 112; // the half's biased exponent: exp - 127 + 15
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    // Subnormal half: units of 2^-24. Below 2^-25 (e < -10) everything rounds to zero.
-    if (e < -10) return sign;
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    const q = m >>> shift;
-    const rem = m & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    // q + 1 may reach 0x400, which is exactly the smallest normal's bits.
-    return sign | (rem > half || (rem === half && (q & 1) === 1) ? q + 1 : q);
-  }
-  const r = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // A carry out of the mantissa bumps the exponent, up to 0x7c00 (Inf) for the largest values.
-  return sign | (rem > 0x1000 || (rem === 0x1000 && (r & 1) === 1) ? r + 1 : r);
-}
-
-/** The value of binary16 bits (exact in float32 and float64). */
-export function halfBitsToNumber(bits: number): number {
-  const s = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return s * mant * 2 ** -24;
-  if (exp === 31) return mant === 0 ? s * Infinity : NaN;
-  return s * (1024 + mant) * 2 ** (exp - 25);
-}
-
-// ---------------------------------------------------------------------------------------------
 // 8-bit quantisation
 
 /** Per-dimension offset (the minimum) and scale ((max − min) / 255) over the rows of `codes`. */
@@ -222,6 +160,24 @@ export function quantizationOf(codes: Matrix): Quantization {
     }
   }
   return { offset: Array.from(min), scale: Array.from(min, (lo, j) => (max[j]! - lo) / 255) };
+}
+
+/**
+ * The scale and offset a q8 file stores for quantizationOf's: float32, the offset exactly (a
+ * minimum of float32 values), the scale rounded toward zero, so offset + 255·scale never
+ * passes the dimension's maximum (nor float32's range).
+ */
+export function storedQuantization(q: Quantization): Quantization {
+  return { offset: q.offset.map((o) => Math.fround(o)), scale: q.scale.map(float32AtMost) };
+}
+
+/** The largest float32 <= v, for v >= 0. */
+function float32AtMost(v: number): number {
+  const f = Math.fround(v);
+  if (f <= v) return f;
+  const bits = new Uint32Array(new Float32Array([f]).buffer);
+  bits[0] = bits[0]! - 1;
+  return new Float32Array(bits.buffer)[0]!;
 }
 
 function quantize(v: number, offset: number, scale: number): number {
@@ -250,8 +206,8 @@ function checkMeta(meta: CodesMeta): void {
   if (meta.note !== undefined) checkText('codes meta.note', meta.note);
 }
 
-/** The codes as an .aec file's bytes. Throws ValidationError for codes the dtype cannot hold. */
-export function encodeCodes(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): Uint8Array {
+/** The safetensors tensors and metadata of a codes file. Throws ValidationError for codes the dtype cannot hold. */
+function codesTensors(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): { tensors: Array<[string, TensorInput]>; metadata: Record<string, string> } {
   if (!(CODE_DTYPES as readonly string[]).includes(dtype)) throw new ValidationError(expected('codes dtype', `one of ${CODE_DTYPES.join(', ')}`, dtype));
   const { rows, cols, data } = codes;
   if (!Number.isSafeInteger(rows) || rows < 1) throw new ValidationError(expected('codes rows', 'a positive integer', rows));
@@ -261,44 +217,57 @@ export function encodeCodes(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): U
     if (!Number.isFinite(data[i]!)) throw new ValidationError(expected(`code at row ${Math.floor(i / cols)}, dim ${i % cols}`, 'a finite number', data[i]));
   }
   checkMeta(meta);
-  const quant = dtype === 'q8' ? quantizationOf(codes) : null;
-  const header: Record<string, unknown> = { version: CODES_VERSION, dtype, rows, dims: cols, model: meta.model === null ? null : { fingerprint: meta.model.fingerprint, description: meta.model.description } };
-  if (meta.note !== undefined) header.note = meta.note;
-  if (quant) header.quant = quant;
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  // Unreachable for codes that passed the checks above; kept so a writer never outgrows the reader.
-  if (json.length > MAX_CODES_HEADER_BYTES) throw new ValidationError(`codes header: expected at most ${bytesText(MAX_CODES_HEADER_BYTES)}, received ${bytesText(json.length)}`);
-  const start = align8(PREAMBLE_BYTES + json.length);
-  const out = new Uint8Array(start + data.length * DTYPE_BYTES[dtype]);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) out[i] = CODES_MAGIC.charCodeAt(i);
-  view.setUint32(8, json.length, true);
-  out.set(json, PREAMBLE_BYTES);
+  const metadata: Record<string, string> = { format: CODES_FORMAT, dtype };
+  if (meta.model !== null) {
+    metadata.model_fingerprint = meta.model.fingerprint;
+    metadata.model_description = meta.model.description;
+  }
+  if (meta.note !== undefined) metadata.note = meta.note;
+  const shape = [rows, cols];
   switch (dtype) {
     case 'f32':
-      for (let i = 0; i < data.length; i++) view.setFloat32(start + 4 * i, data[i]!, true);
-      break;
+      return { tensors: [['codes', { shape, data, dtype: 'F32' }]], metadata };
     case 'f16':
       for (let i = 0; i < data.length; i++) {
-        const bits = float32ToHalfBits(data[i]!);
-        if ((bits & 0x7fff) === 0x7c00) {
+        if (isHalfInfinity(float32ToHalfBits(data[i]!))) {
           throw new ValidationError(expected(`code at row ${Math.floor(i / cols)}, dim ${i % cols} for f16`, 'a magnitude below 65520 (the half-precision range); use f32 or q8', data[i]));
         }
-        view.setUint16(start + 2 * i, bits, true);
       }
-      break;
-    case 'q8':
+      return { tensors: [['codes', { shape, data, dtype: 'F16' }]], metadata };
+    case 'q8': {
+      const { scale, offset } = storedQuantization(quantizationOf(codes));
+      const q = new Uint8Array(data.length);
       for (let i = 0; i < data.length; i++) {
         const j = i % cols;
-        out[start + i] = quantize(data[i]!, quant!.offset[j]!, quant!.scale[j]!);
+        q[i] = quantize(data[i]!, offset[j]!, scale[j]!);
       }
-      break;
+      return {
+        tensors: [
+          ['codes', { shape, data: q, dtype: 'U8' }],
+          ['scale', { shape: [cols], data: Float32Array.from(scale), dtype: 'F32' }],
+          ['offset', { shape: [cols], data: Float32Array.from(offset), dtype: 'F32' }],
+        ],
+        metadata,
+      };
+    }
+  }
+}
+
+/** The codes as a codes file's bytes (safetensors). Throws ValidationError for codes the dtype cannot hold. */
+export function encodeCodes(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): Uint8Array {
+  const parts = codesParts(codes, dtype, meta);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.byteLength;
   }
   return out;
 }
 
-function align8(n: number): number {
-  return n + ((8 - (n % 8)) % 8);
+function codesParts(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): Uint8Array[] {
+  const { tensors, metadata } = codesTensors(codes, dtype, meta);
+  return safetensorsParts(tensors, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,18 +278,8 @@ function oneLine(message: string): string {
   return message.replace(/[\r\n\u2028\u2029]/g, ' ');
 }
 
-/**
- * Renders a value from the file. show() recurses into arrays, so a header of a million nested
- * brackets would overflow the stack; containers are described by their size instead.
- */
-function brief(v: unknown): string {
-  if (Array.isArray(v)) return `an array of ${v.length} entr${v.length === 1 ? 'y' : 'ies'}`;
-  if (typeof v === 'object' && v !== null) return `an object with keys ${show(Object.keys(v).slice(0, 8).join(','))}`;
-  return show(v);
-}
-
 function fail(source: string, what: string, rule: string, received: unknown): never {
-  throw new DataFormatError(oneLine(`${source}: ${what}: expected ${rule}, received ${brief(received)}`));
+  throw new DataFormatError(oneLine(`${source}: ${what}: expected ${rule}, received ${show(received)}`));
 }
 
 /** `received` already rendered (a byte count, a description). */
@@ -328,170 +287,141 @@ function failRaw(source: string, what: string, rule: string, received: string): 
   throw new DataFormatError(oneLine(`${source}: ${what}: expected ${rule}, received ${received}`));
 }
 
-function bytesWord(n: number): string {
-  return `${n} byte${n === 1 ? '' : 's'}`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function parseText(source: string, what: string, v: unknown): string {
   if (typeof v !== 'string' || v.length > MAX_TEXT) fail(source, what, `a string of at most ${MAX_TEXT} characters`, v);
   return v;
 }
 
-function parseModel(source: string, v: unknown): CodesModel | null {
-  if (v === null) return null;
-  if (!isObject(v)) fail(source, 'header "model"', 'null or an object {fingerprint, description}', v);
-  for (const k of Object.keys(v)) {
-    if (k !== 'fingerprint' && k !== 'description') fail(source, 'header "model"', 'only the keys fingerprint and description', k);
-  }
-  if (typeof v.fingerprint !== 'string' || !FINGERPRINT.test(v.fingerprint)) fail(source, 'header "model.fingerprint"', '"sha256:" and 64 lowercase hex digits', v.fingerprint);
-  return { fingerprint: v.fingerprint, description: parseText(source, 'header "model.description"', v.description) };
+function startsWithAec(buf: Uint8Array): boolean {
+  if (buf.length < AEC_MAGIC.length) return false;
+  for (let i = 0; i < AEC_MAGIC.length; i++) if (buf[i] !== AEC_MAGIC.charCodeAt(i)) return false;
+  return true;
 }
 
-function parseQuant(source: string, v: unknown, dims: number): Quantization {
-  if (!isObject(v)) fail(source, 'header "quant"', 'an object {scale, offset} for dtype q8', v);
-  for (const k of Object.keys(v)) {
-    if (k !== 'scale' && k !== 'offset') fail(source, 'header "quant"', 'only the keys scale and offset', k);
+function refuseAec(source: string): never {
+  throw new DataFormatError(
+    `${source}: expected a codes file in safetensors (${CODES_FORMAT}), received an .aec file ("${AEC_MAGIC}"), a format aekit no longer reads; encode the rows again with ae encode --out <file>.safetensors`,
+  );
+}
+
+function parseMeta(source: string, metadata: Record<string, string>): { dtype: CodeDtype; meta: CodesMeta } {
+  if (metadata.format !== CODES_FORMAT) {
+    fail(source, 'metadata "format"', `${show(CODES_FORMAT)} (a codes file written by ae encode)`, metadata.format);
   }
-  const arr = (name: 'scale' | 'offset'): number[] => {
-    const a = v[name];
-    if (!Array.isArray(a) || a.length !== dims) fail(source, `header "quant.${name}"`, `an array of ${dims} numbers (dims)`, a);
-    a.forEach((x, j) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) fail(source, `header "quant.${name}[${j}]"`, 'a finite number', x);
-    });
-    return a as number[];
-  };
-  const scale = arr('scale');
-  const offset = arr('offset');
-  for (let j = 0; j < dims; j++) {
-    if (scale[j]! < 0) fail(source, `header "quant.scale[${j}]"`, 'a number >= 0', scale[j]);
-    const top = offset[j]! + 255 * scale[j]!;
-    if (Math.abs(offset[j]!) > FLOAT32_MAX || !(Math.abs(top) <= FLOAT32_MAX)) {
-      fail(source, `header "quant" dimension ${j}`, 'offset and offset + 255·scale within the float32 range', `offset ${offset[j]}, scale ${scale[j]}`);
+  for (const k of Object.keys(metadata)) {
+    if (!METADATA_KEYS.includes(k)) fail(source, 'metadata key', `one of ${METADATA_KEYS.join(', ')}`, k);
+  }
+  const dtype = metadata.dtype;
+  if (!(CODE_DTYPES as readonly string[]).includes(dtype as string)) fail(source, 'metadata "dtype"', `one of ${CODE_DTYPES.join(', ')}`, dtype);
+  const fingerprint = metadata.model_fingerprint;
+  const description = metadata.model_description;
+  let model: CodesModel | null = null;
+  if (fingerprint !== undefined || description !== undefined) {
+    if (fingerprint === undefined || !FINGERPRINT.test(fingerprint)) {
+      fail(source, 'metadata "model_fingerprint"', `"sha256:" and 64 lowercase hex digits${fingerprint === undefined ? ' (with model_description)' : ''}`, fingerprint);
     }
+    model = { fingerprint, description: parseText(source, `metadata "model_description"${description === undefined ? ' (with model_fingerprint)' : ''}`, description) };
   }
-  return { scale, offset };
+  const meta: CodesMeta = { model };
+  if (metadata.note !== undefined) meta.note = parseText(source, 'metadata "note"', metadata.note);
+  return { dtype: dtype as CodeDtype, meta };
+}
+
+function shapeText(shape: number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** The tensor `name` of `dtype`; a missing one or another dtype is an error. */
+function tensorOf(source: string, tensors: Map<string, RawTensor>, name: string, dtype: StoredDtype, codeDtype: CodeDtype): RawTensor {
+  const t = tensors.get(name);
+  if (t === undefined) failRaw(source, `tensor "${name}"`, `a tensor of dtype ${dtype} (dtype ${codeDtype} needs ${codeDtype === 'q8' ? 'codes, scale and offset' : 'codes'})`, 'a file without it');
+  if (t.dtype !== dtype) fail(source, `tensor "${name}" dtype`, `${dtype} for dtype ${codeDtype}`, t.dtype);
+  return t;
 }
 
 /**
- * Reads an .aec file's bytes. `source` (a path, say) names the file in error messages.
+ * Reads a codes file's bytes. `source` (a path, say) names the file in error messages.
  * Any problem is a one-line DataFormatError.
  */
 export function decodeCodes(buf: Uint8Array, source = 'codes file'): DecodedCodes {
   if (!(buf instanceof Uint8Array)) throw new ValidationError(expected('decodeCodes input', 'a Uint8Array', buf));
-  if (buf.length < PREAMBLE_BYTES) failRaw(source, 'file', `at least ${PREAMBLE_BYTES} bytes (magic and header length)`, bytesWord(buf.length));
-  for (let i = 0; i < 8; i++) {
-    if (buf[i] !== CODES_MAGIC.charCodeAt(i)) {
-      failRaw(source, 'magic', `"${CODES_MAGIC}" (an aekit codes file)`, JSON.stringify(String.fromCharCode(...buf.subarray(0, 8))));
-    }
-  }
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLength = view.getUint32(8, true);
-  // Before the file's own length: a header over the limit is refused from the preamble alone.
-  if (headerLength > MAX_CODES_HEADER_BYTES) {
-    failRaw(source, 'header length', `at most ${bytesText(MAX_CODES_HEADER_BYTES)}`, bytesText(headerLength));
-  }
-  if (headerLength < 2 || headerLength > buf.length - PREAMBLE_BYTES) {
-    failRaw(source, 'header length', `2 to ${Math.max(2, buf.length - PREAMBLE_BYTES)} bytes (what follows the preamble)`, String(headerLength));
-  }
-  const { items } = scanJson(buf.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength));
-  if (items > MAX_CODES_HEADER_ITEMS) {
-    failRaw(source, 'header', `at most ${MAX_CODES_HEADER_ITEMS} JSON items (keys, array elements, objects, arrays)`, String(items));
-  }
-  let text: string;
+  if (startsWithAec(buf)) refuseAec(source);
+  let file;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength));
-  } catch {
-    failRaw(source, 'header', 'UTF-8 text', 'invalid UTF-8');
+    file = parseSafetensors(buf, source, { dtypes: ['F32', 'F16', 'U8'] });
+  } catch (err) {
+    // The safetensors reader speaks of model files; for codes the same line is a data error.
+    if (err instanceof ModelFormatError) throw new DataFormatError(err.message);
+    throw err;
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch {
-    fail(source, 'header', 'a JSON object', text);
+  const { dtype, meta } = parseMeta(source, file.metadata);
+  const wanted = dtype === 'q8' ? ['codes', 'scale', 'offset'] : ['codes'];
+  for (const name of file.tensors.keys()) {
+    if (!wanted.includes(name)) fail(source, 'tensor', `only ${wanted.join(', ')} for dtype ${dtype}`, name);
   }
-  if (!isObject(header)) fail(source, 'header', 'a JSON object', header);
-  for (const k of Object.keys(header)) {
-    if (!HEADER_KEYS.includes(k)) fail(source, 'header key', `one of ${HEADER_KEYS.join(', ')}`, k);
+  const c = tensorOf(source, file.tensors, 'codes', TENSOR_DTYPES[dtype], dtype);
+  const [rows, dims] = c.shape;
+  if (c.shape.length !== 2 || rows! < 1 || dims! < 1 || dims! > MAX_DIMS) {
+    failRaw(source, 'tensor "codes" shape', `[rows, dims] with rows >= 1 and dims in [1, ${MAX_DIMS}]`, shapeText(c.shape));
   }
-  if (header.version !== CODES_VERSION) fail(source, 'header "version"', String(CODES_VERSION), header.version);
-  const dtype = header.dtype;
-  if (typeof dtype !== 'string' || !(CODE_DTYPES as readonly string[]).includes(dtype)) fail(source, 'header "dtype"', `one of ${CODE_DTYPES.join(', ')}`, dtype);
-  const rows = header.rows;
-  if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 1) fail(source, 'header "rows"', 'a positive integer', rows);
-  const dims = header.dims;
-  if (typeof dims !== 'number' || !Number.isSafeInteger(dims) || dims < 1 || dims > MAX_DIMS) fail(source, 'header "dims"', `an integer in [1, ${MAX_DIMS}]`, dims);
-  const model = parseModel(source, header.model);
-  const meta: CodesMeta = { model };
-  if (header.note !== undefined) meta.note = parseText(source, 'header "note"', header.note);
-  const d = dtype as CodeDtype;
-  let quant: Quantization | null = null;
-  if (d === 'q8') quant = parseQuant(source, header.quant, dims);
-  else if (header.quant !== undefined) fail(source, 'header "quant"', 'absent unless dtype is q8', header.quant);
-
-  const start = align8(PREAMBLE_BYTES + headerLength);
-  for (let i = PREAMBLE_BYTES + headerLength; i < Math.min(start, buf.length); i++) {
-    if (buf[i] !== 0) failRaw(source, `padding byte at offset ${i}`, '0', String(buf[i]));
-  }
-  const size = DTYPE_BYTES[d];
-  // rows·dims·size may not be exact beyond 2^53, but then it is far larger than any buffer.
-  const want = rows * dims * size;
-  const have = buf.length - start;
-  if (have !== want) {
-    failRaw(source, 'data', `${rows}x${dims} ${d} values = ${bytesWord(want)} after the header`, have < 0 ? 'a file that ends inside the padding' : `${bytesWord(have)}${have > want ? ' (trailing bytes)' : ' (truncated)'}`);
-  }
-  const codes = matrix(rows, dims);
+  const codes = matrix(rows!, dims!);
   const out = codes.data;
-  const where = (i: number) => `value at row ${Math.floor(i / dims)}, dim ${i % dims}`;
-  switch (d) {
-    case 'f32':
-      for (let i = 0; i < out.length; i++) {
-        const v = view.getFloat32(start + 4 * i, true);
-        if (!Number.isFinite(v)) fail(source, where(i), 'a finite number', v);
-        out[i] = v;
+  const where = (i: number) => `value at row ${Math.floor(i / dims!)}, dim ${i % dims!}`;
+  let quant: Quantization | null = null;
+  if (dtype === 'q8') {
+    const vector = (name: 'scale' | 'offset'): number[] => {
+      const t = tensorOf(source, file.tensors, name, 'F32', dtype);
+      if (t.shape.length !== 1 || t.shape[0] !== dims) failRaw(source, `tensor "${name}" shape`, `[${dims}] (dims)`, shapeText(t.shape));
+      const values = Array.from(floatData(t));
+      values.forEach((x, j) => {
+        if (!Number.isFinite(x)) fail(source, `${name}[${j}]`, 'a finite number', x);
+      });
+      return values;
+    };
+    const scale = vector('scale');
+    const offset = vector('offset');
+    for (let j = 0; j < dims!; j++) {
+      if (scale[j]! < 0) fail(source, `scale[${j}]`, 'a number >= 0', scale[j]);
+      if (Math.abs(Math.fround(offset[j]! + 255 * scale[j]!)) > FLOAT32_MAX) {
+        failRaw(source, `dimension ${j}`, 'offset + 255·scale within the float32 range', `offset ${offset[j]}, scale ${scale[j]}`);
       }
-      break;
-    case 'f16':
-      for (let i = 0; i < out.length; i++) {
-        const v = halfBitsToNumber(view.getUint16(start + 2 * i, true));
-        if (!Number.isFinite(v)) fail(source, where(i), 'a finite number', v);
-        out[i] = v;
-      }
-      break;
-    case 'q8': {
-      const { scale, offset } = quant!;
-      for (let i = 0; i < out.length; i++) {
-        const j = i % dims;
-        out[i] = offset[j]! + scale[j]! * buf[start + i]!;
-      }
-      break;
+    }
+    quant = { scale, offset };
+    const q = c.bytes;
+    for (let i = 0; i < out.length; i++) {
+      const j = i % dims!;
+      out[i] = offset[j]! + scale[j]! * q[i]!;
+    }
+  } else {
+    out.set(floatData(c));
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i]!)) fail(source, where(i), 'a finite number', out[i]);
     }
   }
-  return { codes, dtype: d, meta, quant, overheadBytes: start };
+  return { codes, dtype, meta, quant, overheadBytes: buf.length - rows! * dims! * DTYPE_BYTES[dtype] };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/** Writes an .aec file atomically; returns its size in bytes. */
+/** Writes a codes file (safetensors) atomically; returns its size in bytes. */
 export function writeCodesFile(path: string, codes: Matrix, dtype: CodeDtype, meta: CodesMeta): number {
-  const bytes = encodeCodes(codes, dtype, meta);
-  writeFileAtomic(path, bytes);
-  return bytes.length;
+  const parts = codesParts(codes, dtype, meta);
+  writeFileAtomic(path, parts);
+  return parts.reduce((n, p) => n + p.byteLength, 0);
 }
 
 export function readCodesFile(path: string): DecodedCodes {
   let bytes: Buffer;
   try {
-    // The preamble first: a header over the limit is refused without reading the file.
+    // The first 8 bytes first: an .aec file, or a header over the limit, is refused without reading the file.
     const fd = openSync(path, 'r');
     try {
-      const preamble = Buffer.alloc(PREAMBLE_BYTES);
-      if (readSync(fd, preamble, 0, PREAMBLE_BYTES, 0) === PREAMBLE_BYTES && preamble.readUInt32LE(8) > MAX_CODES_HEADER_BYTES) {
-        decodeCodes(new Uint8Array(preamble.buffer, preamble.byteOffset, PREAMBLE_BYTES), path);
+      const prefix = Buffer.alloc(8);
+      if (readSync(fd, prefix, 0, 8, 0) === 8) {
+        if (startsWithAec(prefix)) refuseAec(path);
+        const length = prefix.readBigUInt64LE(0);
+        if (length > BigInt(MAX_HEADER_BYTES)) failRaw(path, 'header length', `at most ${bytesText(MAX_HEADER_BYTES)}`, bytesText(length));
       }
     } finally {
       closeSync(fd);

@@ -1,4 +1,4 @@
-/** Checks on untrusted JSON headers (safetensors, .aec) that run before anything is decoded or parsed. */
+/** Checks on untrusted JSON headers (safetensors, and the JSON in their metadata) that run before anything is decoded or parsed. */
 
 /** A byte count for people, exact in bytes: "16 MiB (16777216 bytes)", "95.4 MiB (100000000 bytes)". */
 export function bytesText(n: number | bigint): string {

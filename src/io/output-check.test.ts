@@ -77,16 +77,16 @@ test('claimOutputs: a folder this user cannot write is refused before anything i
 
 test('claimOutputs: an output that is an input, by path, symbolic link or hard link, is refused; so is a folder whose files would replace one', () => {
   withDir((dir) => {
-    const model = join(dir, 'm.aec');
+    const model = join(dir, 'm.safetensors');
     writeFileSync(model, 'model bytes');
-    symlinkSync(model, join(dir, 'link.aec'));
-    linkSync(model, join(dir, 'hard.aec'));
+    symlinkSync(model, join(dir, 'link.safetensors'));
+    linkSync(model, join(dir, 'hard.safetensors'));
     const inputs = [{ flag: '--data', path: 'mnist' }, { flag: '--in', path: undefined }, { flag: '--model', path: model }];
-    for (const out of ['m.aec', 'link.aec', 'hard.aec']) {
-      refuses({ path: join(dir, out), kind: 'file', ext: '.aec', force: true, inputs }, /^--out: expected a path other than the input --model ".*m\.aec", received the same file$/);
+    for (const out of ['m.safetensors', 'link.safetensors', 'hard.safetensors']) {
+      refuses({ path: join(dir, out), kind: 'file', ext: '.safetensors', force: true, inputs }, /^--out: expected a path other than the input --model ".*m\.safetensors", received the same file$/);
     }
     // The input named through a link, the output by its own path.
-    refuses({ path: model, kind: 'file', force: true, inputs: [{ flag: '--model', path: join(dir, 'link.aec') }] }, /other than the input --model ".*link\.aec"/);
+    refuses({ path: model, kind: 'file', force: true, inputs: [{ flag: '--model', path: join(dir, 'link.safetensors') }] }, /other than the input --model ".*link\.safetensors"/);
     // A folder output: one of its files is the input, directly or through links.
     const out = join(dir, 'out');
     mkdirSync(out);

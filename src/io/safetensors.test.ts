@@ -13,11 +13,14 @@ import {
   MAX_TENSORS,
   decodeSafetensors,
   encodeSafetensors,
+  floatData,
+  parseSafetensors,
   readSafetensorsFile,
   writeSafetensorsFile,
   type SafetensorsFile,
   type TensorInput,
 } from './safetensors.js';
+import { float32ToHalfBits, halfToFloat } from './half.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers that build files byte by byte, independently of the encoder.
@@ -119,7 +122,7 @@ test('round trip keeps names, order, shapes, bit-exact values and metadata', () 
     assert.ok(got, name);
     assert.equal(got.dtype, 'F32');
     assert.deepEqual(got.shape, t.shape);
-    assert.deepEqual(bits(got.data), bits(t.data), name);
+    assert.deepEqual(bits(got.data), bits(t.data as Float32Array), name);
   }
 });
 
@@ -194,6 +197,53 @@ test('encoder validates its inputs', () => {
   for (const [fn, re] of cases) {
     assert.throws(fn, (err: unknown) => err instanceof ValidationError && re.test(err.message) && !err.message.includes('\n'));
   }
+});
+
+test('encoder writes F16 (nearest half) and U8 (bytes as given) tensors when asked', () => {
+  const halves = new Float32Array([1, -2, 65504, 2 ** -24, 0.1, -0, Infinity, NaN]);
+  const bytes = new Uint8Array([0, 7, 255]);
+  const buf = encodeSafetensors([
+    ['h', { shape: [2, 4], data: halves, dtype: 'F16' }],
+    ['u', { shape: [3], data: bytes, dtype: 'U8' }],
+    ['f', { shape: [1], data: new Float32Array([0.1]), dtype: 'F32' }],
+  ]);
+  const n = Number(new DataView(buf.buffer).getBigUint64(0, true));
+  assert.equal(
+    new TextDecoder().decode(buf.subarray(8, 8 + n)).trimEnd(),
+    '{"h":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]},"u":{"dtype":"U8","shape":[3],"data_offsets":[16,19]},"f":{"dtype":"F32","shape":[1],"data_offsets":[19,23]}}',
+  );
+  assert.deepEqual(Buffer.from(buf.subarray(8 + n, 8 + n + 16)).toString('hex'), '003c00c0ff7b0100662e00800 07c007e'.replace(/ /g, ''));
+  assert.deepEqual(buf.subarray(8 + n + 16, 8 + n + 19), bytes);
+  const raw = parseSafetensors(buf, 'mixed', { dtypes: ['F32', 'F16', 'U8'] });
+  assert.deepEqual([...raw.tensors].map(([name, t]) => `${name} ${t.dtype} [${t.shape}] ${t.bytes.length}`), ['h F16 [2,4] 16', 'u U8 [3] 3', 'f F32 [1] 4']);
+  assert.deepEqual(raw.tensors.get('u')!.bytes, bytes);
+  const h = floatData(raw.tensors.get('h')!);
+  assert.deepEqual(Array.from(h.subarray(0, 4)), [1, -2, 65504, 2 ** -24]);
+  assert.equal(h[4], halfToFloat(float32ToHalfBits(0.1)));
+  assert.ok(Object.is(h[5], -0) && h[6] === Infinity && Number.isNaN(h[7]));
+  assert.deepEqual(floatData(raw.tensors.get('f')!), new Float32Array([0.1]));
+  assert.throws(() => floatData(raw.tensors.get('u')!), (e: unknown) => e instanceof ValidationError && /floatData tensor dtype: expected one of F32, F64, F16, BF16, received "U8"/.test(e.message));
+  // decodeSafetensors, what models are read with, never takes U8.
+  rejects(buf, /tensor "u": unsupported dtype: expected one of F32, F64, F16, BF16, received "U8"$/);
+  assert.deepEqual(decodeSafetensors(encodeSafetensors([['h', { shape: [8], data: halves, dtype: 'F16' }]])).tensors.get('h')!.data, h);
+});
+
+test('encoder refuses data of the wrong kind for its dtype, and values beyond the half range', () => {
+  const bad = (fn: () => unknown, re: RegExp) => assert.throws(fn, (err: unknown) => err instanceof ValidationError && re.test(err.message) && !err.message.includes('\n'));
+  bad(() => encodeSafetensors([['x', { shape: [2], data: new Float32Array(2), dtype: 'U8' }]]), /tensor "x" data: expected a Uint8Array \(for U8\), received "Float32Array"/);
+  bad(() => encodeSafetensors([['x', { shape: [2], data: new Uint8Array(2), dtype: 'F16' }]]), /tensor "x" data: expected a Float32Array \(for F16\), received "Uint8Array"/);
+  bad(() => encodeSafetensors([['x', { shape: [2], data: new Uint8Array(2) }]]), /tensor "x" data: expected a Float32Array \(for F32\)/);
+  bad(() => encodeSafetensors([['x', { shape: [2], data: new Float32Array(2), dtype: 'F64' as 'F32' }]]), /tensor "x" dtype: expected one of F32, F16, U8, received "F64"/);
+  bad(() => encodeSafetensors([['x', { shape: [3], data: new Float32Array([1, 65520, 2]), dtype: 'F16' }]]), /tensor "x" value 1 for F16: expected a magnitude below 65520 \(the half-precision range\), received 65520/);
+});
+
+test('parseSafetensors accepts only the dtypes asked for, and names them', () => {
+  const u8 = frame({ x: entry('U8', [2], [0, 2]) }, new Uint8Array([1, 2]));
+  assert.deepEqual(parseSafetensors(u8, 's', { dtypes: ['U8'] }).tensors.get('x')!.bytes, new Uint8Array([1, 2]));
+  assert.throws(() => parseSafetensors(u8, 's'), (e: unknown) => e instanceof ModelFormatError && /^s: tensor "x": unsupported dtype: expected one of F32, F64, F16, BF16, received "U8"$/.test(e.message));
+  const f64 = frame({ x: entry('F64', [1], [0, 8]) }, f64le([1]));
+  assert.throws(() => parseSafetensors(f64, 's', { dtypes: ['F32', 'F16', 'U8'] }), (e: unknown) => e instanceof ModelFormatError && /^s: tensor "x": unsupported dtype: expected one of F32, F16, U8, received "F64"$/.test(e.message));
+  assert.throws(() => parseSafetensors(frame({ x: entry('u8', [2], [0, 2]) }, new Uint8Array(2)), 's', { dtypes: ['U8'] }), (e: unknown) => e instanceof ModelFormatError && /^s: tensor "x" dtype: expected one of U8, received "u8"$/.test(e.message));
 });
 
 // ---------------------------------------------------------------------------------------------

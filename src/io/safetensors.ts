@@ -9,6 +9,11 @@
  * every byte as untrusted: any malformation becomes a one-line ModelFormatError, never a crash,
  * a hang or a huge allocation.
  *
+ * Dtypes. decodeSafetensors, which models are read with, accepts F32, F64, F16 and BF16 and
+ * converts them to float32 (F16 through src/io/half.ts); parseSafetensors makes the same checks
+ * and returns the stored bytes, for callers that accept other dtypes (codes files, src/io/codes.ts,
+ * also take U8). The encoder writes F32, F16 and U8.
+ *
  * Limits. A header is refused, before it is decoded or parsed, when
  *   - its length field says more than MAX_HEADER_BYTES (16 MiB; read from the first 8 bytes,
  *     so readSafetensorsFile refuses it without reading the rest of the file);
@@ -19,7 +24,7 @@
  * header holds (tested under --max-old-space-size=256). What aekit writes stays far inside:
  * a model or checkpoint header is about 1 KB, an anomaly detector's adds about 19 bytes per
  * training row (1.2 MB for MNIST's 60000; the limit holds about 850,000 rows' scores), a
- * table's per-column scaling about 40 bytes per column; a model has 4 tensors per encoder layer and its checkpoint at most 4 times as many
+ * table's per-column scaling about 40 bytes per column, a codes file's under 3 KB; a model has 4 tensors per encoder layer and its checkpoint at most 4 times as many
  * (weights, Adam's two moments, the best epoch's copy), and an architecture has at most 256
  * layer sizes (MAX_LAYER_SIZES), so at most 4080 tensors. The encoder enforces the same
  * limits, so a file it writes can always be read back.
@@ -27,6 +32,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ModelFormatError, ValidationError, expected, show } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { float32ToHalfBits, halfToFloat, isHalfInfinity } from './half.js';
 import { bytesText, scanJson } from './json-scan.js';
 
 /** A decoded tensor. Every supported dtype is converted to float32 on load. */
@@ -36,10 +42,18 @@ export interface Tensor {
   data: Float32Array;
 }
 
-/** What the encoder needs of a tensor; a decoded Tensor also fits. */
+/** The dtypes the encoder writes. */
+export type WriteDtype = 'F32' | 'F16' | 'U8';
+
+/**
+ * What the encoder needs of a tensor; a decoded Tensor also fits. `dtype` (default F32) is how
+ * it is stored: F32 and F16 from a Float32Array (F16 rounded to nearest, ties to even; a finite
+ * value beyond the half range, 65520 and up, is refused), U8 from a Uint8Array, bytes as they are.
+ */
 export interface TensorInput {
   shape: readonly number[];
-  data: Float32Array;
+  data: Float32Array | Uint8Array;
+  dtype?: WriteDtype;
 }
 
 /** A decoded file. The map is ordered as the tensors are laid out in the data section. */
@@ -48,12 +62,20 @@ export interface SafetensorsFile {
   tensors: Map<string, Tensor>;
 }
 
-/** Dtypes this reader converts to float32, with their size in bytes. */
-const SUPPORTED_DTYPES = { F32: 4, F64: 8, F16: 2, BF16: 2 } as const;
-type SupportedDtype = keyof typeof SUPPORTED_DTYPES;
+/** Dtypes this reader knows, with their size in bytes: the float ones convert to float32. */
+const DTYPE_SIZES = { F32: 4, F64: 8, F16: 2, BF16: 2, U8: 1 } as const;
+/** A dtype parseSafetensors can be asked to accept. */
+export type StoredDtype = keyof typeof DTYPE_SIZES;
+type FloatDtype = Exclude<StoredDtype, 'U8'>;
 
 /**
- * Dtypes that the format defines but this toolkit cannot use as weights. They get their own
+ * What decodeSafetensors accepts, so what a model file may hold: float dtypes only. U8 is read
+ * only where a caller asks for it (codes files: parseSafetensors with dtypes), never as weights.
+ */
+export const FLOAT_DTYPES: readonly FloatDtype[] = ['F32', 'F64', 'F16', 'BF16'];
+
+/**
+ * Dtypes that the format defines but a reader was not asked to accept. They get their own
  * message so a user learns the file is valid, just not loadable here.
  */
 const OTHER_FORMAT_DTYPES = new Set([
@@ -88,7 +110,8 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ===
 // Encoding
 
 /**
- * Serializes float32 tensors, in the given order, with optional string metadata.
+ * Serializes tensors (F32 unless a tensor's dtype says F16 or U8), in the given order, with
+ * optional string metadata.
  * Throws ValidationError on bad input, so a file this writes can always be read back.
  */
 export function encodeSafetensors(
@@ -118,6 +141,7 @@ export function safetensorsParts(
   // Arrays of pairs and Maps both iterate as [name, tensor] pairs.
   const entries: Array<readonly [string, TensorInput]> = [...(tensors as Iterable<readonly [string, TensorInput]>)];
   const seen = new Set<string>();
+  const planned: Array<{ name: string; dtype: WriteDtype; data: Float32Array | Uint8Array }> = [];
   // The header is assembled by hand rather than with JSON.stringify on one object, because
   // JS objects move integer-like keys ("0", "12") to the front and would scramble the order.
   const headerParts: string[] = [];
@@ -146,8 +170,12 @@ export function safetensorsParts(
     }
     if (seen.has(name)) throw new ValidationError(expected(`tensor name ${show(name)}`, 'a unique name', name));
     seen.add(name);
-    if (tensor === null || typeof tensor !== 'object' || !(tensor.data instanceof Float32Array)) {
-      throw new ValidationError(expected(`tensor ${show(name)} data`, 'a Float32Array', tensor?.data));
+    if (tensor === null || typeof tensor !== 'object') throw new ValidationError(expected(`tensor ${show(name)}`, 'an object {shape, data, dtype?}', tensor));
+    const dtype = tensor.dtype ?? 'F32';
+    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'U8') throw new ValidationError(expected(`tensor ${show(name)} dtype`, 'one of F32, F16, U8', dtype));
+    const array = dtype === 'U8' ? 'a Uint8Array' : 'a Float32Array';
+    if (dtype === 'U8' ? !(tensor.data instanceof Uint8Array) : !(tensor.data instanceof Float32Array)) {
+      throw new ValidationError(expected(`tensor ${show(name)} data`, `${array} (for ${dtype})`, tensor.data?.constructor?.name ?? tensor.data));
     }
     const count = checkedElementCount(tensor.shape, (rule) => {
       throw new ValidationError(expected(`tensor ${show(name)} shape`, rule, tensor.shape));
@@ -157,11 +185,12 @@ export function safetensorsParts(
         expected(`tensor ${show(name)} data length`, `${count} (the product of shape ${show(tensor.shape)})`, tensor.data.length),
       );
     }
-    const end = offset + tensor.data.byteLength;
+    const end = offset + count * DTYPE_SIZES[dtype];
     headerParts.push(
-      `${JSON.stringify(name)}:${JSON.stringify({ dtype: 'F32', shape: [...tensor.shape], data_offsets: [offset, end] })}`,
+      `${JSON.stringify(name)}:${JSON.stringify({ dtype, shape: [...tensor.shape], data_offsets: [offset, end] })}`,
     );
     offset = end;
+    planned.push({ name, dtype, data: tensor.data });
   }
 
   const headerText = `{${headerParts.join(',')}}`;
@@ -185,19 +214,37 @@ export function safetensorsParts(
   head.set(headerRaw, 8);
   head.fill(0x20, 8 + headerRaw.length, 8 + headerLength);
   const parts: Uint8Array[] = [head];
-  for (const [, tensor] of entries) {
-    if (tensor.data.length === 0) continue;
-    if (HOST_IS_LITTLE_ENDIAN) {
+  for (const { name, dtype, data } of planned) {
+    if (data.length === 0) continue;
+    if (dtype === 'U8') {
+      parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } else if (dtype === 'F16') {
+      parts.push(halfBytes(name, data as Float32Array));
+    } else if (HOST_IS_LITTLE_ENDIAN) {
       // The raw bytes keep NaN payloads and -0 bit-exact.
-      parts.push(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
+      parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     } else {
-      const bytes = new Uint8Array(tensor.data.byteLength);
+      const bytes = new Uint8Array(data.byteLength);
       const view = new DataView(bytes.buffer);
-      for (let i = 0; i < tensor.data.length; i++) view.setFloat32(4 * i, tensor.data[i]!, true);
+      for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i]!, true);
       parts.push(bytes);
     }
   }
   return parts;
+}
+
+/** F16 bytes of float32 values (float32ToHalfBits); a finite value beyond the half range is a ValidationError. */
+function halfBytes(name: string, data: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(2 * data.length);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < data.length; i++) {
+    const bits = float32ToHalfBits(data[i]!);
+    if (isHalfInfinity(bits) && Number.isFinite(data[i]!)) {
+      throw new ValidationError(expected(`tensor ${show(name)} value ${i} for F16`, 'a magnitude below 65520 (the half-precision range)', data[i]));
+    }
+    view.setUint16(2 * i, bits, true);
+  }
+  return bytes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,17 +254,44 @@ interface RawEntry {
   name: string;
   /** Position in the header, used only to order zero-length tensors that share an offset. */
   index: number;
-  dtype: SupportedDtype;
+  dtype: StoredDtype;
   shape: number[];
   begin: number;
   end: number;
 }
 
+/** A tensor as stored: its dtype, shape and bytes (a view into the parsed buffer, little-endian). */
+export interface RawTensor {
+  dtype: StoredDtype;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** A parsed file before conversion. The map is ordered as the tensors are laid out in the data section. */
+export interface RawSafetensorsFile {
+  metadata: Record<string, string>;
+  tensors: Map<string, RawTensor>;
+}
+
 /**
  * Parses a safetensors file held in memory. Returns float32 copies that do not share memory
- * with `buf`. `source` (usually the path) starts every error message.
+ * with `buf`. `source` (usually the path) starts every error message. Accepts the float dtypes
+ * only (FLOAT_DTYPES): model files never hold U8.
  */
 export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'): SafetensorsFile {
+  const raw = parseSafetensors(buf, source);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, t] of raw.tensors) tensors.set(name, { dtype: 'F32', shape: t.shape, data: floatData(t) });
+  return { metadata: raw.metadata, tensors };
+}
+
+/**
+ * Validates a safetensors file held in memory (every check decodeSafetensors makes) and returns
+ * its tensors unconverted, as views of `buf`. `dtypes` is what the caller accepts (default
+ * FLOAT_DTYPES); any other dtype is a ModelFormatError, so U8 is read only where asked for.
+ */
+export function parseSafetensors(buf: Uint8Array, source = 'safetensors file', opts: { dtypes?: readonly StoredDtype[] } = {}): RawSafetensorsFile {
+  const accepted: readonly StoredDtype[] = opts.dtypes ?? FLOAT_DTYPES;
   // Tensor names and values come from the file; JSON.stringify in show() escapes most control
   // characters but not every line break, so flatten what is left to keep messages one line.
   const oneLine = (message: string): string => message.replace(/[\r\n\u2028\u2029]/g, ' ');
@@ -283,7 +357,7 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'):
       }
       continue;
     }
-    entries.push(parseEntry(name, value, index++, fail));
+    entries.push(parseEntry(name, value, index++, accepted, fail));
   }
 
   const dataStart = 8 + headerLength;
@@ -318,10 +392,9 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors file'):
     throw fail('data section', `exactly ${cursor} bytes (the total size of the tensors)`, dataLength);
   }
 
-  const tensors = new Map<string, Tensor>();
+  const tensors = new Map<string, RawTensor>();
   for (const e of entries) {
-    const count = (e.end - e.begin) / SUPPORTED_DTYPES[e.dtype];
-    tensors.set(e.name, { dtype: 'F32', shape: e.shape, data: convert(buf, dataStart + e.begin, count, e.dtype) });
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: buf.subarray(dataStart + e.begin, dataStart + e.end) });
   }
   return { metadata, tensors };
 }
@@ -342,6 +415,7 @@ function parseEntry(
   name: string,
   value: unknown,
   index: number,
+  accepted: readonly StoredDtype[],
   fail: (what: string, rule: string, received: unknown) => ModelFormatError,
 ): RawEntry {
   const what = `tensor ${show(name)}`;
@@ -356,13 +430,13 @@ function parseEntry(
   }
 
   const dtype = value['dtype'];
-  if (typeof dtype !== 'string' || !(Object.prototype.hasOwnProperty.call(SUPPORTED_DTYPES, dtype))) {
-    if (typeof dtype === 'string' && OTHER_FORMAT_DTYPES.has(dtype)) {
-      throw fail(`${what}: unsupported dtype`, `one of ${Object.keys(SUPPORTED_DTYPES).join(', ')}`, dtype);
+  if (typeof dtype !== 'string' || !(accepted as readonly string[]).includes(dtype)) {
+    if (typeof dtype === 'string' && (OTHER_FORMAT_DTYPES.has(dtype) || Object.prototype.hasOwnProperty.call(DTYPE_SIZES, dtype))) {
+      throw fail(`${what}: unsupported dtype`, `one of ${accepted.join(', ')}`, dtype);
     }
-    throw fail(`${what} dtype`, `one of ${Object.keys(SUPPORTED_DTYPES).join(', ')}`, dtype);
+    throw fail(`${what} dtype`, `one of ${accepted.join(', ')}`, dtype);
   }
-  const size = SUPPORTED_DTYPES[dtype as SupportedDtype];
+  const size = DTYPE_SIZES[dtype as StoredDtype];
 
   const rawShape = value['shape'];
   const count = checkedElementCount(rawShape, (rule) => {
@@ -386,7 +460,7 @@ function parseEntry(
   if (end - begin !== count * size) {
     throw fail(`${what} data_offsets`, `a span of ${count * size} bytes (${count} x ${dtype})`, offsets);
   }
-  return { name, index, dtype: dtype as SupportedDtype, shape, begin, end };
+  return { name, index, dtype: dtype as StoredDtype, shape, begin, end };
 }
 
 /**
@@ -407,8 +481,18 @@ function checkedElementCount(shape: unknown, reject: (rule: string) => never): n
   return count;
 }
 
+/**
+ * A float tensor's values as a new Float32Array (not sharing memory with the file's bytes):
+ * F32 as stored, F64 rounded to float32, F16 and BF16 widened exactly. U8 is a ValidationError:
+ * its bytes are the values.
+ */
+export function floatData(t: RawTensor): Float32Array {
+  if (t.dtype === 'U8') throw new ValidationError(expected('floatData tensor dtype', `one of ${FLOAT_DTYPES.join(', ')}`, t.dtype));
+  return convert(t.bytes, 0, t.bytes.length / DTYPE_SIZES[t.dtype], t.dtype);
+}
+
 /** Reads `count` elements of `dtype` starting at byte `start` of `buf` into a new Float32Array. */
-function convert(buf: Uint8Array, start: number, count: number, dtype: SupportedDtype): Float32Array {
+function convert(buf: Uint8Array, start: number, count: number, dtype: FloatDtype): Float32Array {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   switch (dtype) {
     case 'F32': {
@@ -443,16 +527,6 @@ function convert(buf: Uint8Array, start: number, count: number, dtype: Supported
       return out;
     }
   }
-}
-
-/** IEEE 754 binary16 to a number; every half value is exactly representable as float32. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >>> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { matrix } from '../core/matrix.js';
+import { decodeCodes, writeCodesFile } from './codes.js';
+import { parseSafetensors } from './safetensors.js';
 
 /**
  * The file `ae train` writes must load into the notebook's PyTorch module with
@@ -125,5 +128,64 @@ test('aekit_torch.py ddp: two processes (gloo on 127.0.0.1) train one epoch; the
     assert.ok(Math.abs(evalAgain.mse - cont.testMse) <= 1e-5);
     // A second epoch from the first model's weights lowers the test loss.
     assert.ok(cont.testMse < trained.testMse, `${cont.testMse} after continuing, ${trained.testMse} before`);
+  });
+});
+
+test('PyTorch reads the codes files ae encode writes (stdlib + torch): f32 exactly, f16 exactly once widened, q8 bytes, scale and offset, and dequantises as decodeCodes does', { skip }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'ae-torch-codes-'));
+  run(process.execPath, [MAIN, 'train', '--hidden', '8', '--limit', '512', '--epochs', '1', '--out', join(out, 'run')]);
+  const files: string[] = [];
+  for (const format of ['f32', 'f16', 'q8']) {
+    const path = join(out, `${format}.safetensors`);
+    run(process.execPath, [MAIN, 'encode', '--model', join(out, 'run', 'model.safetensors'), '--limit', '50', '--format', format, '--out', path]);
+    files.push(path);
+  }
+  // Codes of every kind of value: -0, float32 and half subnormals, values that round, the half range's ends.
+  const edge = matrix(3, 4, new Float32Array([-0, 1e-40, 3e-6, 1e-9, 0.1, -65504, 65519, 1 / 3, 2 ** -24, -(2 ** -25), 7.000001, -1e4]));
+  for (const format of ['f32', 'f16', 'q8'] as const) {
+    const path = join(out, `edge-${format}.safetensors`);
+    writeCodesFile(path, edge, format, { model: null, note: 'edge values' });
+    files.push(path);
+  }
+  const py = `
+import sys, json; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'python'))})
+import torch, aekit_torch as A
+out = []
+for path in ${JSON.stringify(files)}:
+    t, meta = A.read_safetensors(path)
+    r = {'meta': meta, 'tensors': {k: [str(v.dtype), list(v.shape)] for k, v in t.items()}}
+    if meta['dtype'] == 'q8':
+        q, scale, offset = t['codes'], t['scale'], t['offset']
+        r['bytes'] = q.flatten().tolist()
+        r['scale'] = scale.tolist()
+        r['offset'] = offset.tolist()
+        r['values'] = (offset.double() + scale.double() * q.double()).float().flatten().tolist()
+    else:
+        r['values'] = t['codes'].flatten().tolist()
+    out.append(r)
+print(json.dumps(out))
+`;
+  const theirs = JSON.parse(run(PYTHON, ['-c', py])) as Array<{ meta: Record<string, string>; tensors: Record<string, [string, number[]]>; values: number[]; bytes?: number[]; scale?: number[]; offset?: number[] }>;
+  files.forEach((path, k) => {
+    const bytes = readFileSync(path);
+    const ours = decodeCodes(bytes, path);
+    const t = theirs[k]!;
+    const shape = [ours.codes.rows, ours.codes.cols];
+    assert.equal(t.meta.format, 'aekit-codes/1');
+    assert.equal(t.meta.dtype, ours.dtype);
+    assert.equal(t.meta.model_fingerprint, ours.meta.model?.fingerprint);
+    assert.equal(t.meta.note, ours.meta.note);
+    // Exactly, -0 included: float32 and half values are exact in a double, and JSON keeps them.
+    assert.deepEqual(t.values, Array.from(ours.codes.data), `${path}: values`);
+    if (ours.dtype === 'q8') {
+      assert.deepEqual(t.tensors, { codes: ['torch.uint8', shape], scale: ['torch.float32', [shape[1]]], offset: ['torch.float32', [shape[1]]] });
+      const raw = parseSafetensors(bytes, path, { dtypes: ['F32', 'U8'] });
+      assert.deepEqual(t.bytes, Array.from(raw.tensors.get('codes')!.bytes));
+      assert.deepEqual(t.scale, ours.quant!.scale);
+      assert.deepEqual(t.offset, ours.quant!.offset);
+    } else {
+      // read_safetensors widens F16 to float32, as aekit does.
+      assert.deepEqual(t.tensors, { codes: ['torch.float32', shape] });
+    }
   });
 });
