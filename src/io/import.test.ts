@@ -28,7 +28,7 @@ function rand(shape: number[], rng: Rng): TensorInput {
 }
 
 /** A state_dict's bytes from [name, shape] pairs, with random values. */
-function stateDict(entries: Array<[string, number[]]>, seed = 1, dtype?: 'F16' | 'BF16'): Uint8Array {
+function stateDict(entries: Array<[string, number[]]>, seed = 1, dtype?: 'F16'): Uint8Array {
   const rng = new Rng(seed);
   return encodeSafetensors(entries.map(([n, s]) => [n, { ...rand(s, rng), ...(dtype ? { dtype } : {}) }] as [string, TensorInput]), {});
 }
@@ -82,11 +82,39 @@ test('import: other layers, missing and extra tensors are refused in one line na
   assert.throws(() => importStateDict(file, backend, NOTEBOOK, 'sd'), /values of decoder\.0\.bias: expected finite numbers/);
 });
 
-test('import: F16 and BF16 weights are read as float32', () => {
-  for (const dtype of ['F16', 'BF16'] as const) {
-    const m = imp(stateDict(NOTEBOOK_NAMES, 2, dtype));
-    assert.equal(m.model.encoder[0]!.weight.value.length, 30 * 784);
+/** A BF16 safetensors file written by hand (aekit writes none): each value's upper 16 bits. */
+function bf16StateDict(entries: Array<[string, number[]]>, seed: number): { bytes: Uint8Array; values: Map<string, Float32Array> } {
+  const rng = new Rng(seed);
+  const header: Record<string, unknown> = {};
+  const blobs: Uint8Array[] = [];
+  const values = new Map<string, Float32Array>();
+  let offset = 0;
+  for (const [name, shape] of entries) {
+    const f = rand(shape, rng).data;
+    const u16 = new Uint16Array(f.length);
+    const bits = new Uint32Array(f.buffer);
+    for (let i = 0; i < f.length; i++) u16[i] = bits[i]! >>> 16;
+    const widened = new Float32Array(new Uint32Array(Array.from(u16, (h) => h << 16)).buffer);
+    values.set(name, widened);
+    header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + u16.byteLength] };
+    blobs.push(new Uint8Array(u16.buffer));
+    offset += u16.byteLength;
   }
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return { bytes: Buffer.concat([len, json, ...blobs]), values };
+}
+
+test('import: F16 and BF16 weights are read as float32', () => {
+  const f16 = stateDict(NOTEBOOK_NAMES, 2, 'F16');
+  assert.match(Buffer.from(f16).toString('latin1', 8, 200), /"F16"/);
+  const a = imp(f16);
+  assert.equal(a.model.encoder[0]!.weight.value.length, 30 * 784);
+  const { bytes, values } = bf16StateDict(NOTEBOOK_NAMES, 3);
+  const b = imp(bytes);
+  assert.deepEqual(b.model.encoder[0]!.weight.value, values.get('encoder.0.weight'));
+  assert.deepEqual(b.model.decoder[0]!.bias.value, values.get('decoder.0.bias'));
 });
 
 test('ae import: both case files import with the notebook\'s defaults, and ae eval gives PyTorch\'s test MSE within 1e-5', { skip: torchOk ? false : 'no /usr/bin/python3 with torch' }, () => {

@@ -254,7 +254,8 @@ test('metadata "format": missing, wrong, or no metadata at all', () => {
   rejects(build(p.tensors, { config: p.metadata.config! }), /format/, /aekit-autoencoder\/1/, /undefined/);
   rejects(build(p.tensors, { format: 'aekit-autoencoder/2', config: p.metadata.config! }), /format/, /aekit-autoencoder\/2/);
   rejects(build(p.tensors, { format: '', config: p.metadata.config! }), /format/);
-  rejects(build(p.tensors, {}), /format/);
+  rejects(build(p.tensors, {}), /format/, /plain state_dict/, /ae import --in/);
+  rejects(build(p.tensors, { format: 'aekit-codes/1' }), /expected a model file, received a codes file/, /ae decode/);
 });
 
 test('metadata "config": missing, not JSON, not an object', () => {

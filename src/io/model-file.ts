@@ -94,6 +94,9 @@ export function parseModelConfig(metadata: Record<string, string>, source: strin
     // What safetensors.torch.save_file(model.state_dict(), …) writes: weights, no metadata.
     throw new ModelFormatError(oneLine(`${source}: expected aekit metadata ("format" and "config"), received a plain state_dict; import it with: ae import --in ${source} --out model.safetensors`));
   }
+  if (metadata.format === 'aekit-codes/1') {
+    throw new ModelFormatError(oneLine(`${source}: expected a model file, received a codes file (aekit-codes/1); decode it with: ae decode --model <model> --codes ${source} --out <file>`));
+  }
   if (metadata.format !== MODEL_FORMAT) fail(source, 'metadata "format"', show(MODEL_FORMAT), metadata.format);
   const structures = structuresIn(metadata.config ?? '');
   if (structures > MAX_JSON_STRUCTURES) {
