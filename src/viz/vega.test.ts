@@ -59,3 +59,15 @@ test('withChartConfig: the spec’s own config wins, key by key', () => {
   assert.equal(s.config.axis.labelFontSize, 20);
   assert.equal(s.config.axis.labelFont, CHART_FONT);
 });
+
+test('loadFontMetrics: DejaVu Sans advance widths (0.5 em for a digit, bold wider), as Vega now measures text', async () => {
+  const { loadFontMetrics } = await import('./fontmetrics.js');
+  const [regular, bold] = chartFontFiles().map(loadFontMetrics) as [ReturnType<typeof loadFontMetrics>, ReturnType<typeof loadFontMetrics>];
+  // DejaVu Sans: every digit is 1303 of 2048 units.
+  assert.ok(Math.abs(regular.width('0123456789', 10) - 100 * 1303 / 2048) < 1e-9);
+  assert.ok(regular.width('iii', 12) < regular.width('WWW', 12));
+  assert.ok(bold.width('threshold', 12) > regular.width('threshold', 12));
+  assert.equal(regular.width('', 12), 0);
+  // Vega's own estimate (0.8 em a character) is far wider than the glyphs.
+  assert.ok(regular.width('reconstruction error', 13) < 0.8 * 20 * 13 * 0.8);
+});

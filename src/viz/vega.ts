@@ -10,6 +10,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { ValidationError, expected } from '../core/errors.js';
+import { loadFontMetrics, type FontMetrics } from './fontmetrics.js';
 
 /** A Vega-Lite spec: pure data, written beside the figure as NAME.vl.json. */
 export type VegaLiteSpec = TopLevelSpec;
@@ -33,6 +34,27 @@ export function chartFontFiles(): string[] {
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   return [join(dir, 'DejaVuSans.ttf'), join(dir, 'DejaVuSans-Bold.ttf')];
+}
+
+let metrics: { regular: FontMetrics; bold: FontMetrics } | null = null;
+
+/**
+ * Vega measures text (for layout, label limits and legends) with the DejaVu fonts' own advance
+ * widths, not its 0.8-em-a-character estimate: what it lays out is what resvg draws.
+ */
+function measureWithDejaVu(): void {
+  if (metrics) return;
+  const [regular, bold] = chartFontFiles().map(loadFontMetrics) as [FontMetrics, FontMetrics];
+  metrics = { regular, bold };
+  const m = metrics;
+  // Not in vega's typings, but exported (vega-scenegraph's textMetrics); a user-defined width is what vl-convert sets too. Vega truncates to label limits itself, calling this.
+  const tm = (vega as unknown as { textMetrics: { width: (item: Record<string, unknown>, text: unknown) => number } }).textMetrics;
+  tm.width = (item, text) => {
+    const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11;
+    const w = item.fontWeight;
+    const font = w === 'bold' || w === 'bolder' || Number(w) >= 600 ? m.bold : m.regular;
+    return font.width(text == null ? '' : String(text).trim(), size);
+  };
 }
 
 /**
@@ -82,6 +104,7 @@ function stableIds(svg: string): string {
 export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}): Promise<RenderedChart> {
   const scale = opts.scale ?? 2;
   if (!(scale > 0 && scale <= 8)) throw new ValidationError(expected('chart scale', 'a number in (0, 8]', scale));
+  measureWithDejaVu();
   const full = withChartConfig(spec);
   let compiled: vega.Spec;
   try {
