@@ -66,7 +66,7 @@ export const CHART_CONFIG = {
   padding: 12,
   font: CHART_FONT,
   title: { font: CHART_FONT, fontSize: 15, fontWeight: 'bold', anchor: 'start', offset: 10, limit: 0 },
-  axis: { labelFont: CHART_FONT, titleFont: CHART_FONT, labelFontSize: 12, titleFontSize: 13, titlePadding: 8, labelLimit: 200, titleLimit: 1000, labelPadding: 4, grid: true, gridColor: '#e6e6e6' },
+  axis: { labelFont: CHART_FONT, titleFont: CHART_FONT, labelFontSize: 12, titleFontSize: 13, titlePadding: 8, labelLimit: 200, titleLimit: 1000, labelPadding: 4, labelFlush: false, grid: true, gridColor: '#e6e6e6' },
   legend: { labelFont: CHART_FONT, titleFont: CHART_FONT, labelFontSize: 12, titleFontSize: 12, labelLimit: 400, titleLimit: 400, symbolSize: 120, symbolStrokeWidth: 2.5, padding: 6, rowPadding: 4, fillColor: 'white', strokeColor: '#cccccc' },
   header: { labelFont: CHART_FONT, titleFont: CHART_FONT, labelFontSize: 13, titleFontSize: 13, labelLimit: 0 },
   text: { font: CHART_FONT },
