@@ -46,4 +46,4 @@ export { linePlot, histogramPlot, scatterPlot, quiverPlot, project3d, colormap, 
 export { encodeCodes, decodeCodes, readCodesFile, writeCodesFile, modelFingerprint, CODE_DTYPES, type CodeDtype } from './io/codes.js';
 export { rateDistortion, rdTable, psnrStats } from './apps/compress.js';
 export { sampleManifold, manifoldOf, nearestOnManifold, distancesToManifold, gridPoints, manifoldDataset, MANIFOLD_DATASETS } from './data/manifolds.js';
-export { manifoldStudy, arrowsFigure, travelFigure, codeFigure, jacobianFigure } from './apps/manifold.js';
+export { manifoldStudy, arrowsSpec, travelFigure, codeFigure, jacobianFigure } from './apps/manifold.js';

@@ -17,7 +17,7 @@ import {
   losslessBaselines,
   psnrStats,
   rateDistortion,
-  rdFigure,
+  rdSpec,
   rdFiles,
   rdNotes,
   rdTable,
@@ -54,7 +54,7 @@ test('lossless baselines: raw bytes, a PNG per image that decodes to the same pi
   assert.ok(rows[2]!.bytesPerImage < rows[1]!.bytesPerImage);
 });
 
-test('rateDistortion: every method and format, bytes per image, and PSNR that follows the code size and precision', () => {
+test('rateDistortion: every method and format, bytes per image, and PSNR that follows the code size and precision', async () => {
   const data = loadMnistDataset({ limit: 300 });
   const lines: string[] = [];
   const r = rateDistortion(data, { dims: [8, 4], epochs: 5, backend: resolveBackend('auto').backend, onProgress: (l) => lines.push(l) });
@@ -89,13 +89,47 @@ test('rateDistortion: every method and format, bytes per image, and PSNR that fo
   assert.match(table, /\| autoencoder \| 8 \| q8 \| 8 \| \d+ \| [0-9.]+ \| 98\.0× \| [0-9.]+ \| -?[0-9.]+ \|/);
   assert.match(table, /\| raw 8-bit pixels \| — \| u8 \| 784 \| — \| — \| 1\.0× \| lossless \|/);
   assert.match(rdNotes(r), /300 test digits/);
-  const fig = rdFigure(r);
-  assert.deepEqual([fig.width, fig.height], [800, 560]);
-  const files = rdFiles(r);
-  assert.deepEqual(files.map((f) => f.name), ['rd.md', 'rd.json', 'rd.png']);
+  const files = await rdFiles(r);
+  assert.deepEqual(files.map((f) => f.name), ['rd.md', 'rd.json', 'rd.png', 'rd.svg', 'rd.vl.json']);
   assert.match(files[0]!.contents as string, /^# Rate-distortion: the encoder as a compressor\n\n\| method \|[^]*300 test digits[^]*Total time [0-9.]+ s\.\n$/);
   assert.deepEqual(JSON.parse(files[1]!.contents as string).dims, [4, 8]);
-  assert.deepEqual([decodePng(files[2]!.contents as Uint8Array).width], [800]);
+  const png = decodePng(files[2]!.contents as Uint8Array);
+  assert.ok(png.width > 1300 && png.height > 900, `${png.width}x${png.height}`);
+  const svg = files[3]!.contents as string;
+  assert.match(svg, /<text[^>]*>Rate-distortion, 300 MNIST test digits<\/text>/);
+  assert.match(svg, />16 B<\/text>/);
+  assert.match(svg, />autoencoder q8<\/text>/);
+  assert.deepEqual(JSON.parse(files[4]!.contents as string).layer.length, 3);
+});
+
+test('rdSpec: PSNR against bytes on a log axis with byte ticks, a line and a legend entry per method and format', () => {
+  const row = (method: 'autoencoder' | 'pca', d: number, format: 'f32' | 'f16' | 'q8', psnr: number) => ({ method, d, format, bytesPerImage: d * { f32: 4, f16: 2, q8: 1 }[format], overheadBytes: 0, overheadPerImage: 0, psnr, mse: 0.01, lossless: false });
+  const rows = [row('autoencoder', 4, 'f32', 14), row('autoencoder', 8, 'f32', 17), row('autoencoder', 4, 'q8', 13.9), row('autoencoder', 8, 'q8', 16.9), row('pca', 4, 'f32', 12), row('pca', 8, 'f32', 14)];
+  const r = { testCount: 50, rows: [...rows, { method: 'raw', d: null, format: 'u8', bytesPerImage: 784, overheadBytes: 0, overheadPerImage: 0, psnr: null, mse: 0, lossless: true }] } as unknown as Parameters<typeof rdSpec>[0];
+  const s = rdSpec(r) as any;
+  assert.equal(s.title.text, 'Rate-distortion, 50 MNIST test digits');
+  assert.equal(s.encoding.x.field, 'bytesPerImage');
+  assert.equal(s.encoding.x.scale.type, 'log');
+  assert.deepEqual(s.encoding.x.axis.values, [4, 8, 16, 32]);
+  assert.match(s.encoding.x.axis.labelExpr, /' B'/);
+  assert.match(s.encoding.x.title, /bytes per image/);
+  assert.equal(s.encoding.y.field, 'psnr');
+  assert.equal(s.encoding.y.title, 'mean PSNR (dB)');
+  // The lossless rows are not drawn; each lossy row is one point.
+  assert.equal(s.data.values.length, 6);
+  const line = s.layer[0];
+  assert.equal(line.mark.type, 'line');
+  assert.deepEqual(line.encoding.color.scale.domain, ['autoencoder f32', 'autoencoder q8', 'PCA f32']);
+  // One legend, of coloured stroke samples (not white), the PCA line dashed.
+  assert.equal(line.encoding.color.legend.symbolType, 'stroke');
+  assert.ok(line.encoding.color.scale.range.every((c: string) => c !== '#ffffff' && c !== 'white'));
+  assert.deepEqual(line.encoding.strokeDash.scale.range[2], [6, 4]);
+  // Colour and dash share the field, title and legend: one legend of coloured dashed samples.
+  assert.equal(line.encoding.strokeDash.legend, line.encoding.color.legend);
+  assert.equal(line.encoding.strokeDash.title, line.encoding.color.title);
+  // The point and label layers share the line's colour (one merged legend).
+  assert.ok(s.layer.slice(1).every((l: any) => l.encoding.color === line.encoding.color));
+  assert.deepEqual(s.data.values.filter((v: any) => v.label).map((v: any) => v.label), ['d=4', 'd=8']);
 });
 
 test('rateDistortion refuses bad code sizes and data without a test set', () => {

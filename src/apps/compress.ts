@@ -27,8 +27,8 @@ import { fitPca, pcaDecode, pcaEncode, type Pca } from '../baselines/pca.js';
 import { CODE_DTYPES, codesModelOf, decodeCodes, encodeCodes, DTYPE_BYTES, type CodeDtype, type CodesMeta, type DecodedCodes } from '../io/codes.js';
 import type { LoadedModel } from '../io/model-file.js';
 import { prepareTraining, resolveSettings } from '../train/recipe.js';
-import { PALETTE, PlotCanvas, type Color } from '../viz/plot.js';
-import { encodePng, gridSize, imageGrid, type Raster } from '../viz/image.js';
+import { chartFiles, chartNames, renderChart, type VegaLiteSpec } from '../viz/vega.js';
+import { encodePng, gridSize, imageGrid } from '../viz/image.js';
 import { checkMemory, checkPicture, estimate, largestFitting, memoryLimit } from '../core/memory.js';
 
 export type RdMethod = 'autoencoder' | 'pca' | 'raw' | 'png' | 'deflate';
@@ -285,45 +285,61 @@ export function rdNotes(r: RdResult): string {
   ].join('\n');
 }
 
-const FORMAT_COLOR: Record<CodeDtype, Color> = { f32: PALETTE[0]!, f16: PALETTE[1]!, q8: PALETTE[2]! };
+const FORMAT_COLOR: Record<CodeDtype, string> = { f32: '#1f77b4', f16: '#ff7f0e', q8: '#2ca02c' };
 
-/** PSNR against log2(bytes per image): one line per method and format through its d values, each point labelled with d. */
-export function rdFigure(r: RdResult): Raster {
+/** "8 B", "512 B", "1 KiB", "1.5 KiB": a Vega expression for byte tick labels. */
+const BYTES_LABEL = "datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : format(datum.value, '~g') + ' B'";
+
+/**
+ * The rate-distortion chart as a Vega-Lite spec: mean PSNR against code bytes per image on a
+ * log axis (ticks at powers of two, labelled in bytes), one line per method and storage format
+ * through its code sizes (colour: the format; dashed: PCA), the autoencoder's q8 points
+ * labelled with d, and a legend of coloured line samples.
+ */
+export function rdSpec(r: RdResult): VegaLiteSpec {
   const lossy = r.rows.filter((row) => !row.lossless);
-  const xs = lossy.map((row) => Math.log2(row.bytesPerImage));
-  const ys = lossy.map((row) => row.psnr!);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  const canvas = new PlotCanvas({
-    width: 800,
-    height: 560,
-    title: `Rate-distortion, ${r.testCount} MNIST test digits`,
-    xLabel: 'code bytes per image, log2 scale (3 = 8 B, 6 = 64 B, 8 = 256 B)',
-    yLabel: 'mean PSNR (dB)',
-    xRange: [x0 - 0.5, x1 + 0.3],
-    yRange: [Math.floor(y0 - 1), Math.ceil(y1 + 1)],
-  });
+  const series = (row: RdRow) => `${METHOD_LABEL[row.method]} ${row.format}`;
+  const order: string[] = [];
+  const colors: string[] = [];
+  const dashes: number[][] = [];
   for (const method of ['autoencoder', 'pca'] as const) {
     for (const format of CODE_DTYPES) {
-      const pts = lossy.filter((row) => row.method === method && row.format === format).sort((a, b) => a.d! - b.d!);
-      if (pts.length === 0) continue;
-      const color = FORMAT_COLOR[format];
-      const dashed = method === 'pca';
-      canvas.polyline(
-        pts.map((p) => Math.log2(p.bytesPerImage)),
-        pts.map((p) => p.psnr!),
-        color,
-        { width: 2, dashed },
-      );
-      for (const p of pts) {
-        canvas.point(Math.log2(p.bytesPerImage), p.psnr!, color, 4);
-        // Above and to the left of the point: the lines rise to the right, so that corner is clear.
-        if (method === 'autoencoder' && format === 'q8') canvas.text(Math.log2(p.bytesPerImage) - 0.06, p.psnr! + (y1 - y0) * 0.02, `d=${p.d}`, color, 'right');
-      }
-      canvas.addLegend({ label: `${method === 'pca' ? 'PCA' : 'autoencoder'} ${format}`, color, kind: 'line', dashed, width: 2 });
+      if (!lossy.some((row) => row.method === method && row.format === format)) continue;
+      order.push(`${METHOD_LABEL[method]} ${format}`);
+      colors.push(FORMAT_COLOR[format]);
+      dashes.push(method === 'pca' ? [6, 4] : [1, 0]);
     }
   }
-  return canvas.finish();
+  const values = lossy
+    .filter((row) => order.includes(series(row)))
+    .sort((a, b) => order.indexOf(series(a)) - order.indexOf(series(b)) || a.d! - b.d!)
+    .map((row) => ({ series: series(row), method: METHOD_LABEL[row.method], format: row.format, d: row.d, bytesPerImage: row.bytesPerImage, psnr: +row.psnr!.toFixed(4), label: row.method === 'autoencoder' && row.format === 'q8' ? `d=${row.d}` : '' }));
+  const bytes = values.map((v) => v.bytesPerImage);
+  const lo = 2 ** Math.floor(Math.log2(Math.min(...bytes, 1e9)));
+  const hi = 2 ** Math.ceil(Math.log2(Math.max(...bytes, 1)));
+  const ticks: number[] = [];
+  for (let v = lo; v <= hi; v *= 2) ticks.push(v);
+  const x = { field: 'bytesPerImage', type: 'quantitative', title: 'code bytes per image (log scale)', scale: { type: 'log', base: 2, domain: [lo / 1.25, hi * 1.25], nice: false }, axis: { values: ticks, labelExpr: BYTES_LABEL, grid: true } } as const;
+  const y = { field: 'psnr', type: 'quantitative', title: 'mean PSNR (dB)', scale: { zero: false, nice: true } } as const;
+  const color = { field: 'series', type: 'nominal', title: 'method and code format', scale: { domain: order, range: colors }, legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolSize: 400, orient: 'right' } } as const;
+  return {
+    title: { text: `Rate-distortion, ${r.testCount} MNIST test digits`, subtitle: 'each point is one code size d; solid: autoencoder, dashed: PCA; colour: how the code is stored', subtitleFont: 'DejaVu Sans', subtitleFontSize: 12, subtitleColor: '#444444' },
+    width: 640,
+    height: 420,
+    data: { values },
+    encoding: { x, y },
+    layer: [
+      { mark: { type: 'line', strokeWidth: 2.5 }, encoding: { color, strokeDash: { field: 'series', type: 'nominal', title: color.title, scale: { domain: order, range: dashes }, legend: color.legend }, detail: { field: 'series' } } },
+      {
+        mark: { type: 'point', filled: true, size: 50, opacity: 1 },
+        encoding: {
+          color,
+          tooltip: [{ field: 'series' }, { field: 'd' }, { field: 'bytesPerImage', title: 'bytes / image' }, { field: 'psnr', title: 'PSNR (dB)' }],
+        },
+      },
+      { mark: { type: 'text', align: 'right', dx: -7, dy: -9, fontSize: 11, font: 'DejaVu Sans' }, encoding: { text: { field: 'label' }, color } },
+    ],
+  } as unknown as VegaLiteSpec;
 }
 
 /** rd.md: the title, the table (rdTable), the notes (rdNotes) and the total time. */
@@ -331,12 +347,16 @@ export function rdMarkdown(r: RdResult): string {
   return `# Rate-distortion: the encoder as a compressor\n\n${rdTable(r)}\n\n${rdNotes(r)}\n\nTotal time ${r.seconds.toFixed(1)} s.\n`;
 }
 
-/** What `ae rd` writes, in order: rd.md (rdMarkdown), rd.json (the whole result) and rd.png (rdFigure). */
-export function rdFiles(r: RdResult): Array<{ name: 'rd.md' | 'rd.json' | 'rd.png'; contents: string | Uint8Array }> {
+/** The names `ae rd` writes: rd.md, rd.json, and the chart as rd.png, rd.svg and rd.vl.json. */
+export const RD_FILES = ['rd.md', 'rd.json', ...chartNames('rd')];
+
+/** What `ae rd` writes, in order (RD_FILES): rd.md (rdMarkdown), rd.json (the whole result), then rdSpec rendered as rd.png, rd.svg and its spec rd.vl.json. */
+export async function rdFiles(r: RdResult): Promise<Array<{ name: string; contents: string | Uint8Array }>> {
+  const chart = await renderChart(rdSpec(r));
   return [
     { name: 'rd.md', contents: rdMarkdown(r) },
     { name: 'rd.json', contents: JSON.stringify(r, null, 2) + '\n' },
-    { name: 'rd.png', contents: encodePng(rdFigure(r)) },
+    ...chartFiles('rd', chart).map(([name, contents]) => ({ name, contents })),
   ];
 }
 

@@ -7,6 +7,7 @@ import type { Autoencoder } from '../nn/autoencoder.js';
 import { Param } from '../nn/dense.js';
 import { Adam } from '../optim/adam.js';
 import { inpaint, loadOpenCv } from '../baselines/opencv.js';
+import type { VegaLiteSpec } from '../viz/vega.js';
 
 export interface EnergyOptions {
   /** Gradient steps on the codes. */
@@ -210,4 +211,25 @@ export function patchTable(c: PatchComparison): string {
       : `Energy minimisation does not beat the plain reconstruction here: ${(ae.psnr - en.psnr).toFixed(2)} dB below it over the digit (${(en.patchPsnr - ae.patchPsnr).toFixed(2)} dB inside the patch).`,
   );
   return lines.join('\n');
+}
+
+/**
+ * The energy curve as a Vega-Lite spec: the mean energy E(z) of the codes against the Adam step,
+ * the start and end values marked and labelled.
+ */
+export function energyCurveSpec(energies: ArrayLike<number>, opts: { title?: string } = {}): VegaLiteSpec {
+  const values = Array.from(energies, (e, step) => ({ step, energy: Number(e.toPrecision(6)) }));
+  const ends = values.length > 0 ? [values[0]!, values[values.length - 1]!].map((v, k) => ({ ...v, label: `${k === 0 ? 'start' : 'end'} ${v.energy.toPrecision(4)}` })) : [];
+  const x = { field: 'step', type: 'quantitative', title: 'Adam step on z', axis: { format: 'd' } };
+  const y = { field: 'energy', type: 'quantitative', title: 'E(z): masked MSE + prior', scale: { zero: false } };
+  return {
+    title: { text: opts.title ?? 'Energy minimisation in code space', subtitle: `mean energy E(z) of the codes over ${Math.max(0, values.length - 1)} steps` },
+    width: 520,
+    height: 300,
+    layer: [
+      { data: { values }, mark: { type: 'line', color: '#1f77b4', strokeWidth: 2.5 }, encoding: { x, y } },
+      { data: { values: ends }, mark: { type: 'point', filled: true, size: 60, color: '#1f77b4', opacity: 1 }, encoding: { x, y } },
+      { data: { values: ends }, mark: { type: 'text', dy: -12, fontSize: 11, color: 'black' }, encoding: { x, y, text: { field: 'label' } } },
+    ],
+  } as unknown as VegaLiteSpec;
 }

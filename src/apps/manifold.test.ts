@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { renderChart } from '../viz/vega.js';
+import { decodePng } from '../viz/image.js';
 import { resolveBackend } from '../backends/index.js';
 import { ValidationError } from '../core/errors.js';
 import { matrix } from '../core/matrix.js';
 import { Rng } from '../core/rng.js';
 import {
-  arrowsFigure,
+  arrowsSpec,
   codeFigure,
   jacobianFigure,
   manifoldMarkdown,
@@ -81,9 +83,36 @@ test('the study measures what it says: travel is ‖x̂ − x‖, groups follow 
   assert.ok(Math.abs(distance[0]! - Math.hypot(0.15, 0.5165)) < 1e-3, `corner distance ${distance[0]}`);
 });
 
-test('figures: arrows and travel maps of the asked size, lighter where points travel farther', () => {
-  const arrows = arrowsFigure(small, { size: 400 });
-  assert.deepEqual([arrows.width, arrows.height], [400, 400]);
+test('arrowsSpec: training points and an arrow per coarse grid point on equal axes, heads turned along the arrows, one legend; it renders', async () => {
+  const s = arrowsSpec(small, { size: 400 }) as any;
+  assert.equal(s.width, 400);
+  assert.equal(s.height, 400);
+  assert.match(s.title, /^two-branch, .*: x → x̂$/);
+  const [points, rules, heads] = s.layer;
+  assert.equal(points.mark.type, 'circle');
+  assert.equal(points.data.values.length, small.data.x.rows);
+  assert.equal(rules.mark.type, 'rule');
+  assert.equal(rules.encoding.x.title, 'x1');
+  assert.equal(rules.encoding.y.title, 'x2');
+  // 41² grid, every 2nd point along each axis: 21² arrows.
+  assert.equal(rules.data.values.length, 21 * 21);
+  assert.deepEqual(rules.encoding.x.scale.domain, rules.encoding.y.scale.domain);
+  assert.deepEqual(rules.encoding.color.scale.domain, ['training data', 'x → x̂']);
+  assert.equal(heads.encoding.angle.field, 'angle');
+  // An arrow straight up has angle 0, one to the right 90 (clockwise from up).
+  for (const a of rules.data.values.filter((v: any) => v.long)) {
+    const want = ((Math.atan2(a.x1 - a.x0, a.y1 - a.y0) * 180) / Math.PI + 360) % 360;
+    assert.ok(Math.abs(a.angle - want) < 0.5 || Math.abs(Math.abs(a.angle - want) - 360) < 0.5, `${a.angle} against ${want}`);
+  }
+  assert.ok(rules.data.values.filter((v: any) => v.long).length > 100);
+  const r = await renderChart(s);
+  assert.match(r.svg, />training data<\/text>/);
+  assert.match(r.svg, />x1<\/text>/);
+  const png = decodePng(r.png);
+  assert.ok(png.width > 800 && png.height > 800, `${png.width}x${png.height}`);
+});
+
+test('figures: travel maps of the asked size, lighter where points travel farther', () => {
   const travel = travelFigure(small, { size: 400 });
   assert.deepEqual([travel.width, travel.height], [440, 400]);
   // Luminance where the map shows the far corner (bottom centre of the grid, 0.95 from the

@@ -77,8 +77,14 @@ test('ae anomaly --holdout 0 on an MNIST subset: JSON summary, scores, histogram
   // The detector is kept: its file is named in the summary.
   assert.equal(s.detector, 'detector.safetensors');
   assert.ok(existsSync(join(out, 'detector.safetensors')));
-  assert.deepEqual([png(join(out, 'roc.png')).width, png(join(out, 'roc.png')).height], [560, 560]);
-  assert.deepEqual([png(join(out, 'scores-histogram.png')).width, png(join(out, 'scores-histogram.png')).height], [640, 420]);
+  // The charts: a PNG at 2 pixels per unit, the SVG with real text, the Vega-Lite spec.
+  const roc = png(join(out, 'roc.png'));
+  assert.ok(roc.width > 900 && roc.height > 900 && Math.abs(roc.width - roc.height) < 200, `roc ${roc.width}x${roc.height}`);
+  assert.ok(png(join(out, 'scores-histogram.png')).width > 1200);
+  assert.match(readFileSync(join(out, 'roc.svg'), 'utf8'), /<text[^>]*>false-positive rate<\/text>/);
+  assert.match(readFileSync(join(out, 'scores-histogram.svg'), 'utf8'), /<text[^>]*>Test reconstruction errors, model trained without digit \d<\/text>/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'roc.vl.json'), 'utf8')).encoding.x.field, 'fpr');
+  assert.match(readFileSync(join(out, 'anomaly.md'), 'utf8'), /Files: .*scores-histogram\.png, scores-histogram\.svg, scores-histogram\.vl\.json, roc\.png, roc\.svg, roc\.vl\.json, explain\.png\./);
   // Six digits at zoom 3 (84 px + 2 px padding each), with the row labels at the left.
   const explain = png(join(out, 'explain.png'));
   assert.ok(explain.width > 2 + 6 * 86 && explain.width < 2 + 6 * 86 + 300, `explain width ${explain.width}`);
@@ -106,6 +112,8 @@ test('ae anomaly --holdout all --sigma 3: one row per digit and their mean', () 
   assert.deepEqual(sc.header, ['row', ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => `score_without_${k}`), 'label']);
   assert.equal(sc.rows.length, 1000);
   for (const name of ['roc.png', 'scores-histogram.png', 'explain.png']) assert.ok(png(join(out, name)).width > 600, name);
+  // Ten histogram panels, one per held-out digit.
+  assert.equal(JSON.parse(readFileSync(join(out, 'scores-histogram.vl.json'), 'utf8')).concat.length, 10);
   // One detector per held-out digit.
   assert.deepEqual(s.runs.map((x: { detector: string }) => x.detector), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => `detector-holdout-${k}.safetensors`));
   for (const run of s.runs) assert.ok(existsSync(join(out, run.detector)), run.detector);
@@ -131,7 +139,7 @@ test('ae anomaly on CSV: contaminated training rows, a labelled test file, ROC-A
     const mean = row.slice(4).reduce((a, b) => a + b, 0) / 8;
     assert.ok(Math.abs(mean - row[1]!) <= 1e-4 * Math.max(1e-3, row[1]!), `score ${row[1]} against mean error ${mean}`);
   }
-  for (const name of ['roc.png', 'scores-histogram.png', 'explain.png']) assert.ok(existsSync(join(out, name)), name);
+  for (const name of ['roc.png', 'roc.svg', 'roc.vl.json', 'scores-histogram.png', 'scores-histogram.svg', 'scores-histogram.vl.json', 'explain.png']) assert.ok(existsSync(join(out, name)), name);
 });
 
 test('ae anomaly on CSV without labels writes scores only; a label column that is not last is removed too', () => {
@@ -147,11 +155,12 @@ test('ae anomaly on CSV without labels writes scores only; a label column that i
   assert.equal(s.scoredCount, 1200);
   assert.ok(Math.abs(s.flagged - 120) <= 1, `flagged ${s.flagged}`);
   assert.equal(existsSync(join(out, 'roc.png')), false);
+  assert.equal(existsSync(join(out, 'roc.svg')), false);
   assert.deepEqual(readScores(join(out, 'scores.csv')).header, ['row', 'score', 'flagged', ...Array.from({ length: 8 }, (_, j) => `error_${j}`)]);
   assert.match(r.stdout, /no labels: scores only/);
   // A second run into the same folder is refused without --force (nothing replaced), and replaces it with --force.
   const before = readFileSync(join(out, 'detector.safetensors'));
-  usage(['anomaly', '--data', trainCsv, '--epochs', '1', '--out', out], /--out: expected a folder without anomaly\.json, anomaly\.md, detector\.safetensors, explain\.png, scores-histogram\.png, scores\.csv \(pass --force to replace them\)/);
+  usage(['anomaly', '--data', trainCsv, '--epochs', '1', '--out', out], /--out: expected a folder without anomaly\.json, anomaly\.md, detector\.safetensors, explain\.png, scores-histogram\.png, scores-histogram\.svg, scores-histogram\.vl\.json, scores\.csv \(pass --force to replace them\)/);
   assert.deepEqual(readFileSync(join(out, 'detector.safetensors')), before);
   const forced = ae('anomaly', '--data', trainCsv, '--epochs', '1', '--force', '--out', out);
   assert.equal(forced.code, 0, forced.stderr);

@@ -51,7 +51,7 @@ export function registerAnomaly(program: Command): void {
   const cmd = program
     .command('anomaly')
     .description('anomaly detection by reconstruction error: train on normal data, flag samples the autoencoder reconstructs badly; saves the detector for ae score')
-    .requiredOption('--out <dir>', 'folder for detector.safetensors, anomaly.json, anomaly.md, scores.csv, scores-histogram.png, roc.png and explain.png')
+    .requiredOption('--out <dir>', 'folder for detector.safetensors, anomaly.json, anomaly.md, scores.csv, scores-histogram and roc (each .png, .svg and .vl.json) and explain.png')
     .option('--data <source>', '"mnist", a labelled source with --holdout (an IDX folder, an image folder of classes), or training rows of any source (a CSV, .npy, IDX, images: normal, or contaminated with a few anomalies)', 'mnist')
     .option('--holdout <k>', 'train without label k (an MNIST digit 0..9, an IDX label, an image folder\'s class index) and call it the anomaly; "all" runs each label in turn, saving detector-holdout-K.safetensors')
     .option('--test-data <source>', 'the rows to score, of any kind (default: the --data rows themselves)')
@@ -102,7 +102,7 @@ export function registerAnomaly(program: Command): void {
       log: (line) => process.stderr.write(`ae anomaly: ${line}\n`),
       callbacks: () => (progress ? progressCallbacks(settings.epochs!) : undefined),
     }, backend);
-    const files = outputFiles(outcome);
+    const files = await outputFiles(outcome);
     writeFolder(f.out, folderFiles(files), claim.present);
     claim.release();
     process.stdout.write(f.json ? JSON.stringify(outcome.summary) + '\n' : `${outcome.markdown}wrote ${files.map(([n]) => join(f.out, n)).join(', ')}\n`);

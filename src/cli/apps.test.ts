@@ -39,7 +39,9 @@ test('ae energy-inpaint: the table, the figure and the energy curve', () => {
   const s = JSON.parse(r.stdout);
   assert.deepEqual(s.scores.map((x: { method: string }) => x.method), ['ae', 'telea', 'energy', 'energy-kept']);
   assert.ok(s.energyEnd < s.energyStart);
-  for (const f of ['energy.png', 'energy-curve.png', 'energy.md', 'energy.json']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['energy.png', 'energy-curve.png', 'energy-curve.svg', 'energy-curve.vl.json', 'energy.md', 'energy.json']) assert.ok(existsSync(join(out, f)), f);
+  assert.match(readFileSync(join(out, 'energy-curve.svg'), 'utf8'), /<text[^>]*>Energy minimisation in code space<\/text>/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'energy-curve.vl.json'), 'utf8')).layer[0].data.values.length, 41);
   usage(['energy-inpaint', '--model', model, '--patch', '40', '--out', join(dir, 'no')], /--patch: expected a side in \[1, 28\], received 40/);
   usage(['energy-inpaint', '--model', model, '--lr', '0', '--out', join(dir, 'no')], /--lr: expected a number > 0/);
   assert.equal(existsSync(join(dir, 'no')), false);

@@ -4,16 +4,16 @@ import { topRows } from '../core/matrix.js';
 import { scaled } from '../data/dataset.js';
 import { checkInputs, claimOutputs, type OutputSpec } from '../io/output-check.js';
 import { writeFolder } from '../io/outputs.js';
-import { comparePatchInpainting, ENERGY_DEFAULTS, PATCH_METHODS, patchTable } from '../apps/energy.js';
+import { comparePatchInpainting, ENERGY_DEFAULTS, energyCurveSpec, PATCH_METHODS, patchTable } from '../apps/energy.js';
 import { encodePng } from '../viz/image.js';
 import { labelledRowsFigure } from '../viz/figures.js';
-import { linePlot, PALETTE } from '../viz/plot.js';
+import { chartFiles, chartNames, renderChart } from '../viz/vega.js';
 import { evalData, loadModelFlag, recordedInputs } from './common.js';
 import { UsageError } from './exit.js';
 import { backendOption, intOption, numberFlag, seedOption } from './options.js';
 
 /** The files ae energy-inpaint writes. */
-const ENERGY_FILES = ['energy.md', 'energy.json', 'energy.png', 'energy-curve.png'];
+const ENERGY_FILES = ['energy.md', 'energy.json', 'energy.png', ...chartNames('energy-curve')];
 
 interface EnergyFlags {
   force?: boolean;
@@ -35,7 +35,7 @@ export function registerEnergyInpaint(program: Command): void {
     .command('energy-inpaint')
     .description('fill grey patches by energy minimisation: the code whose decoding agrees with the known pixels (Figs. 10-11)')
     .requiredOption('--model <file>', 'a model.safetensors trained on MNIST (the denoising one works best)')
-    .requiredOption('--out <dir>', 'folder for energy.png, energy-curve.png, energy.md and energy.json')
+    .requiredOption('--out <dir>', 'folder for energy.png, energy-curve (.png, .svg, .vl.json), energy.md and energy.json')
     .addOption(intOption('--patch <k>', 'side of the grey square', { default: 10 }))
     .addOption(intOption('--count <n>', 'test digits to score', { default: 500 }))
     .addOption(intOption('--steps <n>', 'gradient steps on the codes', { default: ENERGY_DEFAULTS.steps, min: 0 }))
@@ -66,20 +66,16 @@ export function registerEnergyInpaint(program: Command): void {
       const rows = [c.images.patched, c.images.clean, ...PATCH_METHODS.map((m) => c.images[m])].map((m) => topRows(m, k));
       const labels = ['patched', 'clean', 'AE', 'Telea', 'energy min.', 'energy, kept'];
       const figure = encodePng(labelledRowsFigure(rows, labels, { ...data.image, range: [0, 1] }));
-      const curve = linePlot([{ label: 'mean energy E(z)', xs: c.energies.map((_, i) => i), ys: c.energies, color: PALETTE[0]! }], {
-        title: 'energy minimisation in code space',
-        xLabel: 'Adam step on z',
-        yLabel: 'E(z): masked MSE + prior',
-      });
+      const curve = await renderChart(energyCurveSpec(c.energies));
       const table = patchTable(c);
       const summary = { patch: c.patch, count: c.count, steps, lr, penalty, energyStart: c.energies[0], energyEnd: c.energies[c.energies.length - 1], scores: c.scores };
       writeFolder(f.out, [
         { name: 'energy.png', data: figure },
-        { name: 'energy-curve.png', data: encodePng(curve) },
+        ...chartFiles('energy-curve', curve).map(([name, data]) => ({ name, data })),
         { name: 'energy.md', data: `${table}\n\nRows of energy.png: ${labels.join(', ')}.\n` },
         { name: 'energy.json', data: JSON.stringify(summary, null, 2) + '\n' },
       ], claim.present);
       claim.release();
-      process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\nwrote ${join(f.out, 'energy.png')}, energy-curve.png, energy.md, energy.json\n`);
+      process.stdout.write(f.json ? JSON.stringify(summary) + '\n' : `${table}\nwrote ${join(f.out, 'energy.png')}, ${chartNames('energy-curve').join(', ')}, energy.md, energy.json\n`);
     });
 }

@@ -29,6 +29,8 @@ test('ae manifold two-branch: the figures, manifold.json and manifold.md, and th
     assert.ok(png.width >= 800 && png.height >= 800, `${f} ${png.width}x${png.height}`);
   }
   assert.equal(existsSync(join(out, 'code.png')), false, 'code.png is for curve3d');
+  assert.match(readFileSync(join(out, 'arrows.svg'), 'utf8'), /<text[^>]*>two-branch, [^<]*x → x̂<\/text>/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'arrows.vl.json'), 'utf8')).layer.length, 3);
   const md = readFileSync(join(out, 'manifold.md'), 'utf8');
   assert.match(md, /\| far \(d > 0\.2\) \| \d+ \|/);
   assert.match(md, /it (holds|does not hold) here/);
@@ -42,6 +44,7 @@ test('ae manifold curve3d and contractive: code.png and jacobian.png; text outpu
   assert.match(r.stdout, /travel ratio on\/far [0-9.]+/);
   assert.match(r.stdout, /code \(bottleneck\) Spearman with t/);
   for (const f of ['arrows.png', 'travel.png', 'code.png']) assert.ok(decodePng(readFileSync(join(out, f))).width > 400, f);
+  assert.match(readFileSync(join(out, 'arrows.svg'), 'utf8'), /<text[^>]*>screen y \(z up\)<\/text>/);
   const cae = join(dir, 'cae');
   const c = ae('manifold', '--variant', 'contractive', '--contractive', '0.05', '--epochs', '5', '--grid', '41', '--json', '--out', cae);
   const untied = ae('manifold', '--variant', 'contractive', '--no-tied', '--epochs', '2', '--grid', '41', '--json', '--out', join(dir, 'cae-untied'));

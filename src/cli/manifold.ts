@@ -44,8 +44,8 @@ export function registerManifold(program: Command): void {
     .option('--grid <n>', 'grid points per axis (default 61 in 2-D, 41 in 3-D)')
     .option('--json', 'print the summary as JSON')
     .addOption(backendOption())
-    .action((f: ManifoldFlags) => {
-      manifoldCommand(f);
+    .action(async (f: ManifoldFlags) => {
+      await manifoldCommand(f);
     });
 }
 
@@ -68,12 +68,12 @@ export function optionsFromFlags(f: ManifoldFlags): Omit<ManifoldStudyOptions, '
 }
 
 /** Nothing is written until the study has run: bad settings leave --out untouched. */
-export function manifoldCommand(f: ManifoldFlags): void {
+export async function manifoldCommand(f: ManifoldFlags): Promise<void> {
   const opts = optionsFromFlags(f);
   // The files every study writes (jacobian.png and code.png only for some).
-  const claim = claimOutputs({ path: f.out, kind: 'folder', files: ['arrows.png', 'travel.png', 'manifold.json', 'manifold.md'], also: (n) => n === 'jacobian.png' || n === 'code.png', force: f.force === true });
+  const claim = claimOutputs({ path: f.out, kind: 'folder', files: ['arrows.png', 'arrows.svg', 'arrows.vl.json', 'travel.png', 'manifold.json', 'manifold.md'], also: (n) => n === 'jacobian.png' || n === 'code.png', force: f.force === true });
   try {
-    const run = runManifoldStudy({ ...opts, backend: backendFrom(f.backend), log: (line) => process.stderr.write(line + '\n') });
+    const run = await runManifoldStudy({ ...opts, backend: backendFrom(f.backend), log: (line) => process.stderr.write(line + '\n') });
     writeFolder(f.out, run.files.map((file) => ({ name: file.name, data: file.contents })), claim.present);
     process.stdout.write(f.json ? JSON.stringify(run.summary) + '\n' : `${run.text}\nwrote ${run.files.map((file) => join(f.out, file.name)).join(', ')}\n`);
   } finally {

@@ -73,11 +73,11 @@ test('ae anomaly --holdout 9, then ae score on an IDX file of MNIST digits: the 
   // by its position (OpenBLAS's Zen kernels do, by ~1e-9; Cooperlake's did not).
   const own = readScores(join(det, 'scores.csv')).rows.slice(FIRST).map((row) => row[1]!);
   assert.ok(maxDiff(own, cli.slice(0, own.length)) <= 1e-6 * Math.max(...own), String(maxDiff(own, cli.slice(0, own.length))));
-  for (const name of ['summary.json', 'score.md', 'scores-histogram.png', 'roc.png']) assert.ok(existsSync(join(out, name)), name);
+  for (const name of ['summary.json', 'score.md', 'scores-histogram.png', 'scores-histogram.svg', 'scores-histogram.vl.json', 'roc.png', 'roc.svg', 'roc.vl.json']) assert.ok(existsSync(join(out, name)), name);
   assert.match(readFileSync(join(out, 'score.md'), 'utf8'), /784→30→784 autoencoder \(tanh, tanh output, mse, adam lr 0\.001, batch 256, 2 epochs, seed 0\)/);
 
   // Outputs are not replaced without --force, before the model is read; with it they are.
-  usage(['score', '--model', join(det, 'detector.safetensors'), '--data', idxImages, '--out', out], /--out: expected a folder without summary\.json, score\.md, scores\.csv, scores-histogram\.png, roc\.png \(pass --force to replace them\), received ".*scored9" which has them/);
+  usage(['score', '--model', join(det, 'detector.safetensors'), '--data', idxImages, '--out', out], /--out: expected a folder without summary\.json, score\.md, scores\.csv, scores-histogram\.png, scores-histogram\.svg, scores-histogram\.vl\.json, roc\.png, roc\.svg, roc\.vl\.json \(pass --force to replace them\), received ".*scored9" which has them/);
   const forced = ae('score', '--model', join(det, 'detector.safetensors'), '--data', idxImages, '--limit', '100', '--force', '--out', out);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /^scored 100 rows of .*: threshold \S+ \(the 0\.9 quantile of the training scores \(contamination 0\.1\)\), flagged \d+ of 100/);

@@ -34,7 +34,7 @@ export function registerScore(program: Command): void {
     // Read as ae eval reads data for a model: the training file's reading options, its columns by name.
     const data = await evalData({ model: detector.model, config: detector.modelConfig() }, f.data, f.limit, f);
     const outcome = runScore(detector, { source: f.data, x: data.test!, labels: data.testLabels ?? null }, { detectorSource: f.model });
-    const files = outputFiles(outcome);
+    const files = await outputFiles(outcome);
     writeFolder(f.out, folderFiles(files), claim.present);
     claim.release();
     process.stdout.write(f.json ? JSON.stringify(outcome.summary) + '\n' : `${outcome.line}\nwrote ${files.map(([n]) => join(f.out, n)).join(', ')}\n`);

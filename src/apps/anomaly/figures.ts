@@ -6,7 +6,8 @@
 import { ValidationError, expected } from '../../core/errors.js';
 import { matrix, type Matrix } from '../../core/matrix.js';
 import { imageGrid, raster, stack, type Raster } from '../../viz/image.js';
-import { colormap, formatNumber, histogramPlot, linePlot, PALETTE, type Color } from '../../viz/plot.js';
+import { colormap, formatNumber } from '../../viz/plot.js';
+import { chartNames, type VegaLiteSpec } from '../../viz/vega.js';
 import { drawText, paste, textWidth, TEXT_HEIGHT, withLeftLabels, withTitle } from '../../viz/text.js';
 import { rangeOf } from '../../data/scaling.js';
 import { rocCurve } from '../metrics.js';
@@ -18,10 +19,26 @@ export const fmt = (v: number) => v.toFixed(4);
 /** A score: scientific below 1e-3, else five decimals. */
 export const sci = (v: number) => (v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toFixed(5));
 
-/** A named figure of a study. */
-export type NamedFigure = [name: string, figure: Raster];
+/**
+ * A named figure of a study: a picture drawn here (written as NAME.png), or a chart as a
+ * Vega-Lite spec (rendered by renderChart, written as NAME.png, NAME.svg and NAME.vl.json).
+ */
+export type NamedFigure = [name: string, figure: Raster | ChartFigure];
+export interface ChartFigure {
+  chart: VegaLiteSpec;
+}
 
-const GREY: Color = [120, 120, 120];
+export const isChart = (f: Raster | ChartFigure): f is ChartFigure => 'chart' in f;
+
+/** The files a figure named "x.png" becomes: x.png, or for a chart x.png, x.svg and x.vl.json. */
+export function figureFileNames([name, f]: NamedFigure): string[] {
+  return isChart(f) ? chartNames(name.replace(/\.png$/, '')) : [name];
+}
+
+const CLASS_COLORS = ['#1f77b4', '#d62728'];
+const CURVE_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+/** Six significant digits: enough for a chart, and small .vl.json files. */
+const r6 = (v: number) => Number(v.toPrecision(6));
 
 export interface HistogramFigureOptions {
   title?: string;
@@ -31,70 +48,151 @@ export interface HistogramFigureOptions {
   /** Legend label of unlabelled samples (default "all samples"). */
   allLabel?: string;
   thresholdLabel?: string;
-  /** Draw log10 of the scores (default true): reconstruction errors are skewed, spanning decades. */
+  /** Put the class sizes in the legend labels (default true). */
+  counts?: boolean;
+  /** Bin log10 of the scores and draw a log axis (default: when the scores span more than a decade, as reconstruction errors often do). */
   log?: boolean;
   width?: number;
   height?: number;
 }
 
 /**
- * Histograms of the scores of normal and anomalous samples (each normalised to unit area, so
- * a small anomalous class stays visible), with the threshold as a dashed marker. Without
- * labels, one histogram of all scores.
+ * Histograms of the scores of normal and anomalous samples as a Vega-Lite spec: 50 shared bins
+ * (of log10 of the score by default, on a log axis labelled in scores), each class normalised
+ * to unit area so a small anomalous class stays visible, overlapping translucent bars, the
+ * threshold as a dashed rule with its label. Without labels, one histogram of all scores.
  */
-export function scoreHistogramFigure(scores: ArrayLike<number>, labels: ArrayLike<boolean> | null, threshold: number, opts: HistogramFigureOptions = {}): Raster {
-  const log = opts.log ?? true;
+export function scoreHistogramSpec(scores: ArrayLike<number>, labels: ArrayLike<boolean> | null, threshold: number, opts: HistogramFigureOptions = {}): VegaLiteSpec {
   // A zero error (a perfect reconstruction) has no logarithm; it is drawn at the smallest positive score.
   let floor = Infinity;
   for (let i = 0; i < scores.length; i++) if (scores[i]! > 0 && scores[i]! < floor) floor = scores[i]!;
   if (!Number.isFinite(floor)) floor = 1e-12;
+  let top = 0;
+  for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!) && scores[i]! > top) top = scores[i]!;
+  // By default a log axis only when the scores span more than a decade: over a narrow range a log axis has few, uneven labels.
+  const log = opts.log ?? top / floor > 10;
   const f = (v: number) => (log ? Math.log10(Math.max(v, floor)) : v);
-  const normal: number[] = [];
-  const anomalous: number[] = [];
-  for (let i = 0; i < scores.length; i++) (labels && labels[i] ? anomalous : normal).push(f(scores[i]!));
-  const series = labels
-    ? [
-        { label: `${opts.normalLabel ?? 'normal'} (${normal.length})`, values: normal, color: PALETTE[0]! },
-        { label: `${opts.anomalyLabel ?? 'anomalous'} (${anomalous.length})`, values: anomalous, color: PALETTE[3]! },
-      ]
-    : [{ label: `${opts.allLabel ?? 'all samples'} (${normal.length})`, values: normal, color: PALETTE[0]! }];
-  return histogramPlot(series, {
-    width: opts.width ?? 640,
-    height: opts.height ?? 420,
-    title: opts.title ?? 'Reconstruction error',
-    xLabel: log ? 'log10 of the reconstruction error (per-feature MSE)' : 'reconstruction error (per-feature MSE)',
-    yLabel: 'density',
-    density: true,
-    bins: 50,
-    markers: [{ x: f(threshold), label: opts.thresholdLabel ?? `threshold ${formatNumber(threshold)}` }],
+  const inv = (v: number) => (log ? 10 ** v : v);
+  const groups: number[][] = labels ? [[], []] : [[]];
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i]!;
+    if (Number.isFinite(v)) groups[labels && labels[i] ? 1 : 0]!.push(f(v));
+  }
+  const counts = opts.counts ?? true;
+  const names = (labels ? [opts.normalLabel ?? 'normal', opts.anomalyLabel ?? 'anomalous'] : [opts.allLabel ?? 'all samples']).map((n, g) => (counts ? `${n} (${groups[g]!.length})` : n));
+  const all = groups.flat();
+  let lo = Math.min(...all, f(Math.max(threshold, log ? floor : -Infinity)));
+  let hi = Math.max(...all, f(threshold));
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
+  if (hi - lo < 1e-9) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const bins = 50;
+  const width = (hi - lo) / bins;
+  const values: Array<Record<string, unknown>> = [];
+  groups.forEach((g, k) => {
+    const n = new Array<number>(bins).fill(0);
+    for (const v of g) n[Math.min(bins - 1, Math.floor((v - lo) / width))]!++;
+    n.forEach((c, b) => {
+      if (c > 0) values.push({ series: names[k], lo: r6(inv(lo + b * width)), hi: r6(inv(lo + (b + 1) * width)), count: c, density: r6(c / (g.length * width)) });
+    });
   });
+  const scale = log ? { type: 'log', domain: [r6(inv(lo)), r6(inv(hi))], nice: false } : { domain: [lo, hi], nice: false };
+  const thresholdLabel = opts.thresholdLabel ?? `threshold ${formatNumber(threshold)}`;
+  return {
+    title: opts.title ?? 'Reconstruction error',
+    width: opts.width ?? 560,
+    height: opts.height ?? 320,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'rect', opacity: labels ? 0.55 : 0.8, stroke: 'white', strokeWidth: 0.3 },
+        encoding: {
+          x: { field: 'lo', type: 'quantitative', scale, title: log ? 'reconstruction error (per-feature MSE, log scale)' : 'reconstruction error (per-feature MSE)', axis: { format: '~g', labelOverlap: 'greedy' } },
+          x2: { field: 'hi' },
+          y: { field: 'density', type: 'quantitative', title: log ? 'density (per decade of error)' : 'density', stack: null },
+          y2: { datum: 0 },
+          color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: CLASS_COLORS.slice(0, names.length) }, legend: { orient: 'right', symbolType: 'square', symbolOpacity: 0.8 } },
+          tooltip: [{ field: 'series' }, { field: 'lo', title: 'from' }, { field: 'hi', title: 'to' }, { field: 'count' }],
+        },
+      },
+      {
+        data: { values: [{ threshold: r6(threshold), label: thresholdLabel }] },
+        mark: { type: 'rule', color: 'black', strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { x: { field: 'threshold', type: 'quantitative' } },
+      },
+      {
+        data: { values: [{ threshold: r6(threshold), label: thresholdLabel }] },
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, y: 4, fontSize: 11, color: 'black' },
+        encoding: { x: { field: 'threshold', type: 'quantitative' }, text: { field: 'label' } },
+      },
+    ],
+  } as unknown as VegaLiteSpec;
+}
+
+/** scoreHistogramSpec as a figure. */
+export function scoreHistogramFigure(scores: ArrayLike<number>, labels: ArrayLike<boolean> | null, threshold: number, opts: HistogramFigureOptions = {}): ChartFigure {
+  return { chart: scoreHistogramSpec(scores, labels, threshold, opts) };
 }
 
 export interface RocSeries {
   label: string;
   fpr: ArrayLike<number>;
   tpr: ArrayLike<number>;
-  color?: Color;
+  /** A CSS colour; default the next of ten. */
+  color?: string;
 }
 
-/** ROC curves over the chance diagonal, on the unit square. */
-export function rocFigure(curves: RocSeries[], opts: { title?: string; width?: number; height?: number } = {}): Raster {
-  return linePlot(
-    [
-      ...curves.map((c, i) => ({ label: c.label, xs: c.fpr, ys: c.tpr, color: c.color ?? PALETTE[i % PALETTE.length]!, width: 2 })),
-      { label: 'chance (AUC 0.5)', xs: [0, 1], ys: [0, 1], color: GREY, dashed: true, width: 1 },
-    ],
-    {
-      width: opts.width ?? 560,
-      height: opts.height ?? 560,
-      title: opts.title ?? 'ROC curve',
-      xLabel: 'false-positive rate',
-      yLabel: 'true-positive rate',
-      xRange: [0, 1],
-      yRange: [0, 1],
-      equalAspect: true,
+/** The corners of a ROC curve: points inside a straight horizontal or vertical run dropped (the curve drawn is the same). */
+export function rocCorners(fpr: ArrayLike<number>, tpr: ArrayLike<number>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const n = fpr.length;
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i < n - 1 && ((fpr[i - 1] === fpr[i] && fpr[i] === fpr[i + 1]) || (tpr[i - 1] === tpr[i] && tpr[i] === tpr[i + 1]))) continue;
+    out.push([fpr[i]!, tpr[i]!]);
+  }
+  return out;
+}
+
+/** ROC curves over the chance diagonal on the unit square (equal axes), as a Vega-Lite spec: one coloured line per curve, the diagonal grey and dashed, one legend. */
+export function rocSpec(curves: RocSeries[], opts: { title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
+  const chance = 'chance (AUC 0.5)';
+  const names = [...curves.map((c) => c.label), chance];
+  const colors = [...curves.map((c, i) => c.color ?? CURVE_COLORS[i % CURVE_COLORS.length]!), '#888888'];
+  const dashes = [...curves.map(() => [1, 0]), [6, 4]];
+  const values: Array<Record<string, unknown>> = [];
+  curves.forEach((c) => rocCorners(c.fpr, c.tpr).forEach(([x, y], i) => values.push({ curve: c.label, i, fpr: r6(x), tpr: r6(y) })));
+  values.push({ curve: chance, i: 0, fpr: 0, tpr: 0 }, { curve: chance, i: 1, fpr: 1, tpr: 1 });
+  const side = opts.width ?? 420;
+  const legend = { orient: curves.length > 3 ? 'right' : 'bottom-right', symbolType: 'stroke', symbolStrokeWidth: 3, symbolSize: 400, labelLimit: 360 };
+  return {
+    title: opts.title ?? 'ROC curve',
+    width: side,
+    height: opts.height ?? side,
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2, interpolate: 'linear' },
+    encoding: {
+      x: { field: 'fpr', type: 'quantitative', title: 'false-positive rate', scale: { domain: [0, 1], nice: false } },
+      y: { field: 'tpr', type: 'quantitative', title: 'true-positive rate', scale: { domain: [0, 1], nice: false } },
+      order: { field: 'i', type: 'quantitative' },
+      color: { field: 'curve', type: 'nominal', title: null, scale: { domain: names, range: colors }, legend },
+      strokeDash: { field: 'curve', type: 'nominal', title: null, scale: { domain: names, range: dashes }, legend },
     },
-  );
+  } as unknown as VegaLiteSpec;
+}
+
+/** rocSpec as a figure. */
+export function rocFigure(curves: RocSeries[], opts: { title?: string; width?: number; height?: number } = {}): ChartFigure {
+  return { chart: rocSpec(curves, opts) };
+}
+
+/** Charts side by side, `columns` to a row, each with its own axes and one shared legend. */
+export function chartGrid(charts: VegaLiteSpec[], columns: number, title?: string): VegaLiteSpec {
+  return {
+    ...(title ? { title } : {}),
+    columns,
+    concat: charts,
+    spacing: 24,
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+  } as unknown as VegaLiteSpec;
 }
 
 /** Like imageGrid, but each value v is drawn in colormap(v / max), on a white background. */
@@ -307,17 +405,18 @@ export function holdoutFigures(study: HoldoutStudy, show: number): NamedFigure[]
     errors.data.set(r.detector.featureErrors(one).data, j * x.cols);
   });
   const histogram = (r: HoldoutStudy['runs'][number]) =>
-    scoreHistogramFigure(r.scores, r.anomalous, r.detector.threshold, {
+    scoreHistogramSpec(r.scores, r.anomalous, r.detector.threshold, {
       title: `without ${r.holdout}: ROC-AUC ${r.metrics.rocAuc.toFixed(3)}`,
       normalLabel: mnist ? 'other digits' : 'other classes',
-      anomalyLabel: `${noun} ${r.holdout}`,
+      anomalyLabel: `the held-out ${noun}`,
       thresholdLabel: 'threshold',
-      width: 420,
-      height: 300,
+      counts: false,
+      width: 240,
+      height: 160,
     });
   return [
-    ['scores-histogram.png', panelGrid(runs.map(histogram), 5)],
-    ['roc.png', rocFigure(runs.map((r) => ({ label: `${r.holdout} held out, AUC ${r.metrics.rocAuc.toFixed(3)}`, ...rocCurve(r.scores, r.anomalous) })), { title: `ROC per held-out ${noun} (mean AUC ${meanAuc.toFixed(3)})`, width: 720, height: 640 })],
+    ['scores-histogram.png', { chart: chartGrid(runs.map(histogram), 5, `Test reconstruction errors, one model per held-out ${noun}`) }],
+    ['roc.png', rocFigure(runs.map((r) => ({ label: `${r.holdout} held out, AUC ${r.metrics.rocAuc.toFixed(3)}`, ...rocCurve(r.scores, r.anomalous) })), { title: `ROC per held-out ${noun} (mean AUC ${meanAuc.toFixed(3)})`, width: 480, height: 480 })],
     [
       'explain.png',
       explainFigure(x, recon, errors, {

@@ -10,7 +10,8 @@ import { rangeOf, type Scaling } from '../../data/scaling.js';
 import { encodePng } from '../../viz/image.js';
 import type { DetectionMetrics } from '../metrics.js';
 import { describeThresholdRule, scoreStats, type AnomalyDetector } from './detector.js';
-import { fmt, holdoutFigures, scoreFigures, sci, tableFigures, type NamedFigure } from './figures.js';
+import { figureFileNames, fmt, holdoutFigures, isChart, scoreFigures, sci, tableFigures, type NamedFigure } from './figures.js';
+import { chartFiles, chartNames, renderChart } from '../../viz/vega.js';
 import { chainOf, holdoutStudy, scoreStudy, tableStudy, type HoldoutResult, type HoldoutStudy, type ScoreInputs, type StudyOptions, type TableInputs, type TableStudy } from './study.js';
 
 /** What a command writes and shows: its numbers, its prose, its figures, and its other files. */
@@ -24,16 +25,21 @@ export interface AnomalyOutcome {
   line?: string;
 }
 
-/** Every file of an outcome, the figures as PNG, in the order written. */
-export function outputFiles(o: AnomalyOutcome): Array<[string, string | Uint8Array]> {
-  return [...o.files, ...o.figures.map(([name, r]) => [name, encodePng(r)] as [string, Uint8Array])];
+/** Every file of an outcome in the order written: the files, then each figure as PNG, a chart also as SVG and its spec (NAME.svg, NAME.vl.json). */
+export async function outputFiles(o: AnomalyOutcome): Promise<Array<[string, string | Uint8Array]>> {
+  const out: Array<[string, string | Uint8Array]> = [...o.files];
+  for (const [name, f] of o.figures) {
+    if (isChart(f)) out.push(...chartFiles(name.replace(/\.png$/, ''), await renderChart(f.chart)));
+    else out.push([name, encodePng(f)]);
+  }
+  return out;
 }
 
 /** The names `ae anomaly` may write in its folder (for a refusal to replace them without --force). */
-export const ANOMALY_OUTPUT = /^(anomaly\.json|anomaly\.md|scores\.csv|scores-histogram\.png|roc\.png|explain\.png|detector(-holdout--?\d+)?\.safetensors)$/;
-export const ANOMALY_FILES = ['anomaly.json', 'anomaly.md', 'scores.csv', 'scores-histogram.png', 'roc.png', 'explain.png', 'detector.safetensors'];
+export const ANOMALY_OUTPUT = /^(anomaly\.json|anomaly\.md|scores\.csv|(scores-histogram|roc)\.(png|svg|vl\.json)|explain\.png|detector(-holdout--?\d+)?\.safetensors)$/;
+export const ANOMALY_FILES = ['anomaly.json', 'anomaly.md', 'scores.csv', ...chartNames('scores-histogram'), ...chartNames('roc'), 'explain.png', 'detector.safetensors'];
 /** The names `ae score` writes in its folder. */
-export const SCORE_FILES = ['summary.json', 'score.md', 'scores.csv', 'scores-histogram.png', 'roc.png'];
+export const SCORE_FILES = ['summary.json', 'score.md', 'scores.csv', ...chartNames('scores-histogram'), ...chartNames('roc')];
 
 const r4 = (v: number) => +v.toFixed(4);
 
@@ -224,7 +230,7 @@ function tableOutcome(study: TableStudy, show: number): AnomalyOutcome {
 /** A study's outcome with the closing line (time, backend, files) and anomaly.json / anomaly.md among its files. */
 function finish(o: AnomalyOutcome, seconds: number, backend: Backend, jsonName: string, mdName: string): AnomalyOutcome {
   o.summary.seconds = { ...(o.summary.seconds as object | undefined), total: r4(seconds) };
-  const names = [jsonName, mdName, ...o.files.map(([n]) => n), ...o.figures.map(([n]) => n)];
+  const names = [jsonName, mdName, ...o.files.map(([n]) => n), ...o.figures.flatMap(figureFileNames)];
   const markdown = `${o.markdown}\n\nTook ${seconds.toFixed(1)} s on backend ${backend.name}. Files: ${names.join(', ')}.\n`;
   return { ...o, markdown, files: [[jsonName, JSON.stringify(o.summary, null, 2) + '\n'], [mdName, markdown], ...o.files] };
 }
@@ -287,7 +293,7 @@ export function runScore(detector: AnomalyDetector, inputs: ScoreInputs, opts: {
     `The ${describeModel(detector)}${trainedOn}${opts.detectorSource ? ` (${opts.detectorSource})` : ''} scored ${scores.length} rows${labelled}, scaled by its stored scaler${detector.scaling ? ` (${describeScaling(detector.scaling)})` : ''}${study.outOfRange ? `, ${study.outOfRange} values beyond its training range` : ''}. A row is flagged when its score (${scoreWords(detector)}) is above the stored threshold ${sci(detector.threshold)}, ${describeThresholdRule(detector.thresholdRule)}. Flagged: ${count} of ${scores.length}.${note ? ` Note: ${note}.` : ''}`,
     ...(m ? ['', metricsTable(m)] : []),
     '',
-    `Files: summary.json, score.md, scores.csv, ${figures.map(([n]) => n).join(', ')}.`,
+    `Files: summary.json, score.md, scores.csv, ${figures.flatMap(figureFileNames).join(', ')}.`,
   ].join('\n') + '\n';
   const lines = [labels ? 'row,score,flagged,label' : 'row,score,flagged'];
   for (let i = 0; i < scores.length; i++) lines.push(`${i},${scores[i]},${flagged[i] ? 1 : 0}${labels ? `,${labels[i]}` : ''}`);

@@ -6,8 +6,9 @@ import { ValidationError, expected } from '../../core/errors.js';
 import { matrix, type Matrix } from '../../core/matrix.js';
 import { gridPoints } from '../../data/manifolds.js';
 import { raster, type Raster } from '../../viz/image.js';
-import { colormap, PlotCanvas, project3d, quiverPlot, scatterPlot, type Arrow, type Color, type ColorbarOptions, type PlotOptions } from '../../viz/plot.js';
+import { colormap, PlotCanvas, project3d, scatterPlot, type Arrow, type Color, type ColorbarOptions, type PlotOptions } from '../../viz/plot.js';
 import { paste, withTitle } from '../../viz/text.js';
+import type { VegaLiteSpec } from '../../viz/vega.js';
 import { variantLabel } from './report.js';
 import { rowDistances, type ManifoldStudy } from './study.js';
 
@@ -84,65 +85,63 @@ const CURVE3D_PLANES: Array<{ fixed: number; value: number }> = [
   { fixed: 0, value: 0 },
 ];
 
+const hex = ([r, g, b]: Color) => `#${[r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+const r5 = (v: number) => Number(v.toPrecision(5));
+
 /**
- * arrows.png: each grid point (every few along each axis) → its reconstruction, over the
- * training data; for curve3d, seen in projection (project3d).
+ * arrows.png as a Vega-Lite spec: each grid point (every few along each axis) → its
+ * reconstruction, a red arrow (a rule and a triangle head turned along it) over the training
+ * data in blue, on equal axes; for curve3d, seen in projection (project3d). One legend.
  */
-export function arrowsFigure(study: ManifoldStudy, opts: { size?: number } = {}): Raster {
+export function arrowsSpec(study: ManifoldStudy, opts: { size?: number } = {}): VegaLiteSpec {
   const { summary: s, data } = study;
-  const size = opts.size ?? 800;
-  const [lo, hi] = data.manifold.range;
-  const box: [number, number] = [lo - 0.05, hi + 0.05];
+  const size = opts.size ?? 560;
+  let arrows: Arrow[];
+  let points: { xs: ArrayLike<number>; ys: ArrayLike<number> };
+  let title: string;
+  let axes: [string, string];
   if (data.manifold.dim === 2) {
     const idx = coarseIndices(s.grid.side, 2, Math.max(1, Math.round((s.grid.side - 1) / 20)));
-    const arrows: Arrow[] = idx.map((r) => ({
-      x0: study.grid.data[2 * r]!,
-      y0: study.grid.data[2 * r + 1]!,
-      x1: study.recon.data[2 * r]!,
-      y1: study.recon.data[2 * r + 1]!,
-    }));
-    return quiverPlot(arrows, {
-      width: size,
-      height: size,
-      equalAspect: true,
-      xRange: box,
-      yRange: box,
-      title: `${s.dataset}, ${variantLabel(s)}: x → x̂`,
-      xLabel: 'x1',
-      yLabel: 'x2',
-      points: [{ label: 'training data', xs: column(data.x, 0), ys: column(data.x, 1), color: DATA_COLOR, radius: 1.5 }],
-      arrowColor: ARROW_COLOR,
-      arrowLabel: 'x → x̂',
-    });
+    arrows = idx.map((r) => ({ x0: study.grid.data[2 * r]!, y0: study.grid.data[2 * r + 1]!, x1: study.recon.data[2 * r]!, y1: study.recon.data[2 * r + 1]! }));
+    points = { xs: column(data.x, 0), ys: column(data.x, 1) };
+    title = `${s.dataset}, ${variantLabel(s)}: x → x̂`;
+    axes = ['x1', 'x2'];
+  } else {
+    // 3-D: a coarse grid and the data seen from one viewpoint; each arrow ends on the curve if the model projects onto it.
+    const idx = coarseIndices(s.grid.side, 3, Math.max(1, Math.round((s.grid.side - 1) / 5)));
+    const view = { azimuth: 30, elevation: 20 };
+    const pick = (m: Matrix, j: number) => idx.map((r) => m.data[3 * r + j]!);
+    const from = project3d(pick(study.grid, 0), pick(study.grid, 1), pick(study.grid, 2), view);
+    const to = project3d(pick(study.recon, 0), pick(study.recon, 1), pick(study.recon, 2), view);
+    arrows = idx.map((_, k) => ({ x0: from.xs[k]!, y0: from.ys[k]!, x1: to.xs[k]!, y1: to.ys[k]! }));
+    points = project3d(column(data.x, 0), column(data.x, 1), column(data.x, 2), view);
+    title = `curve3d, ${variantLabel(s)}: ${idx.length} grid points x → x̂`;
+    axes = ['screen x (azimuth 30°, elevation 20°)', 'screen y (z up)'];
   }
-  // 3-D: a coarse grid and the data seen from one viewpoint (project3d); each arrow ends on the curve if the model projects onto it.
-  const idx = coarseIndices(s.grid.side, 3, Math.max(1, Math.round((s.grid.side - 1) / 5)));
-  const view = { azimuth: 30, elevation: 20 };
-  const from = project3d(
-    idx.map((r) => study.grid.data[3 * r]!),
-    idx.map((r) => study.grid.data[3 * r + 1]!),
-    idx.map((r) => study.grid.data[3 * r + 2]!),
-    view,
-  );
-  const to = project3d(
-    idx.map((r) => study.recon.data[3 * r]!),
-    idx.map((r) => study.recon.data[3 * r + 1]!),
-    idx.map((r) => study.recon.data[3 * r + 2]!),
-    view,
-  );
-  const d = project3d(column(data.x, 0), column(data.x, 1), column(data.x, 2), view);
-  const arrows: Arrow[] = idx.map((_, k) => ({ x0: from.xs[k]!, y0: from.ys[k]!, x1: to.xs[k]!, y1: to.ys[k]! }));
-  return quiverPlot(arrows, {
+  // One square domain for both axes (equal aspect), a margin around everything drawn.
+  const all = [...arrows.flatMap((a) => [a.x0, a.x1, a.y0, a.y1]), ...Array.from(points.xs), ...Array.from(points.ys)].filter(Number.isFinite);
+  const [lo, hi] = [Math.min(...all), Math.max(...all)];
+  const pad = (hi - lo) * 0.04 || 0.5;
+  const domain = [r5(lo - pad), r5(hi + pad)];
+  const legend = { data: 'training data', arrow: 'x → x̂' };
+  const color = (label: string) => ({ datum: label, type: 'nominal', scale: { domain: [legend.data, legend.arrow], range: [hex(DATA_COLOR), hex(ARROW_COLOR)] }, legend: { title: null, orient: 'top-right', symbolOpacity: 1 } });
+  const x = { type: 'quantitative', title: axes[0], scale: { domain, nice: false, zero: false } };
+  const y = { type: 'quantitative', title: axes[1], scale: { domain, nice: false, zero: false } };
+  const arrowRows = arrows
+    .filter((a) => [a.x0, a.y0, a.x1, a.y1].every(Number.isFinite))
+    .map((a) => ({ x0: r5(a.x0), y0: r5(a.y0), x1: r5(a.x1), y1: r5(a.y1), angle: r5(((Math.atan2(a.x1 - a.x0, a.y1 - a.y0) * 180) / Math.PI + 360) % 360), long: Math.hypot(a.x1 - a.x0, a.y1 - a.y0) > (hi - lo) * 0.01 }));
+  const pointRows = Array.from(points.xs, (px, i) => ({ x: r5(px), y: r5(points.ys[i]!) })).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  return {
+    title,
     width: size,
     height: size,
-    equalAspect: true,
-    title: `curve3d, ${variantLabel(s)}: ${idx.length} grid points x → x̂`,
-    xLabel: 'screen x (azimuth 30°, elevation 20°)',
-    yLabel: 'screen y (z up)',
-    points: [{ label: 'training data', xs: d.xs, ys: d.ys, color: DATA_COLOR, radius: 2 }],
-    arrowColor: ARROW_COLOR,
-    arrowLabel: 'x → x̂',
-  });
+    layer: [
+      { data: { values: pointRows }, mark: { type: 'circle', size: 10, opacity: 0.6 }, encoding: { x: { ...x, field: 'x' }, y: { ...y, field: 'y' }, color: color(legend.data) } },
+      { data: { values: arrowRows }, mark: { type: 'rule', strokeWidth: 1.2 }, encoding: { x: { ...x, field: 'x0' }, y: { ...y, field: 'y0' }, x2: { field: 'x1' }, y2: { field: 'y1' }, color: color(legend.arrow) } },
+      // Heads only on arrows long enough to show a direction; a triangle points up at angle 0, turned clockwise.
+      { data: { values: arrowRows }, transform: [{ filter: 'datum.long' }], mark: { type: 'point', shape: 'triangle-up', filled: true, size: 28, opacity: 1 }, encoding: { x: { ...x, field: 'x1' }, y: { ...y, field: 'y1' }, angle: { field: 'angle', type: 'quantitative', scale: null }, color: color(legend.arrow) } },
+    ],
+  } as unknown as VegaLiteSpec;
 }
 
 /**

@@ -3,7 +3,8 @@
  * returned as named file contents so a caller (the CLI) only has to write them.
  */
 import { encodePng, type Raster } from '../../viz/image.js';
-import { arrowsFigure, codeFigure, jacobianFigure, travelFigure } from './figures.js';
+import { arrowsSpec, codeFigure, jacobianFigure, travelFigure } from './figures.js';
+import { chartFiles, renderChart } from '../../viz/vega.js';
 import { manifoldMarkdown, manifoldText, scheduleText } from './report.js';
 import { manifoldStudy, resolveManifoldOptions, studySchedule, type ManifoldStudy, type ManifoldStudyOptions, type ManifoldSummary } from './study.js';
 
@@ -20,7 +21,7 @@ export interface ManifoldRun {
   /** manifoldText: the numbers that matter, one line each, for the terminal. */
   text: string;
   /**
-   * Everything a run writes, in writing order: arrows.png, travel.png, jacobian.png (a one-layer
+   * Everything a run writes, in writing order: arrows.png (with arrows.svg and its Vega-Lite spec arrows.vl.json), travel.png, jacobian.png (a one-layer
    * encoder on two-branch), code.png (curve3d), manifold.json (the summary, the backend's name
    * and each epoch's lr and losses) and manifold.md (manifoldMarkdown, listing the others).
    */
@@ -39,7 +40,7 @@ export interface RunManifoldOptions extends Omit<ManifoldStudyOptions, 'onStart'
  * Runs manifoldStudy and draws and writes out (in memory) everything `ae manifold` saves.
  * Throws as manifoldStudy does (ValidationError before training for bad options, DivergenceError).
  */
-export function runManifoldStudy(opts: RunManifoldOptions): ManifoldRun {
+export async function runManifoldStudy(opts: RunManifoldOptions): Promise<ManifoldRun> {
   const { log, ...rest } = opts;
   const r = resolveManifoldOptions(rest);
   const every = Math.max(1, Math.round(r.epochs / 10));
@@ -59,8 +60,10 @@ export function runManifoldStudy(opts: RunManifoldOptions): ManifoldRun {
   });
   const s = study.summary;
   const png = (name: string, what: string, draw: (st: ManifoldStudy) => Raster): ManifoldFile => ({ name, what, contents: encodePng(draw(study)) });
+  const arrows = chartFiles('arrows', await renderChart(arrowsSpec(study)));
+  const arrowsWhat = ['each grid point → its reconstruction (every few grid points), over the training data (Figs. 15–16)', 'the same as SVG', 'its Vega-Lite spec'];
   const files: ManifoldFile[] = [
-    png('arrows.png', 'each grid point → its reconstruction (every few grid points), over the training data (Figs. 15–16)', arrowsFigure),
+    ...arrows.map(([name, contents], i) => ({ name, what: arrowsWhat[i]!, contents })),
     png('travel.png', 'each grid point coloured by the distance it travels, ‖x̂ − x‖; lighter is farther (Fig. 17)', travelFigure),
   ];
   if (study.model.encoder.length === 1 && s.dataset === 'two-branch') {
