@@ -14,7 +14,7 @@ test('energyCurveSpec: E(z) against the step, start and end labelled; renders wi
   assert.equal(line.encoding.x.title, 'Adam step on z');
   assert.equal(line.encoding.y.field, 'energy');
   assert.deepEqual(line.data.values.map((v: any) => v.step), [0, 1, 2, 3]);
-  assert.deepEqual(s.layer[2].data.values.map((v: any) => v.label), ['start 0.5000', 'end 0.1500']);
+  assert.deepEqual([...s.layer[2].data.values, ...s.layer[3].data.values].map((v: any) => v.label), ['start 0.5000', 'end 0.1500']);
   assert.deepEqual((energyCurveSpec([]) as any).layer[1].data.values, []);
   const r = await renderChart(s);
   assert.match(r.svg, />Energy minimisation in code space<\/text>/);

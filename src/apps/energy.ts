@@ -229,7 +229,9 @@ export function energyCurveSpec(energies: ArrayLike<number>, opts: { title?: str
     layer: [
       { data: { values }, mark: { type: 'line', color: '#1f77b4', strokeWidth: 2.5 }, encoding: { x, y } },
       { data: { values: ends }, mark: { type: 'point', filled: true, size: 60, color: '#1f77b4', opacity: 1 }, encoding: { x, y } },
-      { data: { values: ends }, mark: { type: 'text', dy: -12, fontSize: 11, color: 'black' }, encoding: { x, y, text: { field: 'label' } } },
+      // The start label to the right of its point (clear of the y axis), the end label to its left.
+      { data: { values: ends.slice(0, 1) }, mark: { type: 'text', align: 'left', dx: 8, dy: -4, fontSize: 11, color: 'black' }, encoding: { x, y, text: { field: 'label' } } },
+      { data: { values: ends.slice(1) }, mark: { type: 'text', align: 'right', dx: -4, dy: -12, fontSize: 11, color: 'black' }, encoding: { x, y, text: { field: 'label' } } },
     ],
   } as unknown as VegaLiteSpec;
 }
