@@ -51,7 +51,7 @@ import type { Autoencoder } from '../nn/autoencoder.js';
 import { writeFileAtomic } from './atomic.js';
 import { float32ToHalfBits, isHalfInfinity } from './half.js';
 import { bytesText } from './json-scan.js';
-import { MAX_HEADER_BYTES, floatData, parseSafetensors, safetensorsParts, type RawTensor, type StoredDtype, type TensorInput } from './safetensors.js';
+import { MAX_HEADER_BYTES, encodeSafetensors, floatData, parseSafetensors, safetensorsParts, type RawTensor, type StoredDtype, type TensorInput } from './safetensors.js';
 
 /** The `format` metadata value of a codes file. */
 export const CODES_FORMAT = 'aekit-codes/1';
@@ -255,14 +255,8 @@ function codesTensors(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): { tenso
 
 /** The codes as a codes file's bytes (safetensors). Throws ValidationError for codes the dtype cannot hold. */
 export function encodeCodes(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): Uint8Array {
-  const parts = codesParts(codes, dtype, meta);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.byteLength;
-  }
-  return out;
+  const { tensors, metadata } = codesTensors(codes, dtype, meta);
+  return encodeSafetensors(tensors, metadata);
 }
 
 function codesParts(codes: Matrix, dtype: CodeDtype, meta: CodesMeta): Uint8Array[] {

@@ -18,9 +18,9 @@
  * weight, batch norm's running statistics, a missing bias) is refused naming the tensor.
  */
 import type { ActivationName, Backend, LossName } from '../core/backend.js';
-import { ModelFormatError, expected, show } from '../core/errors.js';
+import { show } from '../core/errors.js';
 import type { Scaling } from '../data/scaling.js';
-import { MODEL_FORMAT, modelFromSafetensors, type LoadedModel, type ModelConfig } from './model-file.js';
+import { failModel as fail, MODEL_FORMAT, modelFromSafetensors, type LoadedModel, type ModelConfig } from './model-file.js';
 import type { SafetensorsFile, Tensor } from './safetensors.js';
 
 /** The prefixes PyTorch's wrappers put before a module's own names, removed before matching. */
@@ -55,9 +55,6 @@ interface Layer {
 const NAME = /^(?:(encoder|decoder)\.)?(\d+)\.(weight|bias)$/;
 const BATCH_NORM = /\.(running_mean|running_var|num_batches_tracked)$/;
 
-function fail(source: string, what: string, rule: string, received: unknown): never {
-  throw new ModelFormatError(`${source}: ${expected(what, rule, received)}`);
-}
 
 /** The names with a wrapper prefix that every name shares removed, repeatedly. */
 function stripWrappers(names: string[]): Map<string, string> {

@@ -79,7 +79,8 @@ function oneLine(message: string): string {
   return message.replace(/[\r\n\u2028\u2029]/g, ' ');
 }
 
-function fail(source: string, what: string, rule: string, received: unknown): never {
+/** Throws the ModelFormatError `<source>: <what>: expected <rule>, received <received>`, flattened to one line. */
+export function failModel(source: string, what: string, rule: string, received: unknown): never {
   throw new ModelFormatError(oneLine(`${source}: ${expected(what, rule, received)}`));
 }
 
@@ -97,25 +98,25 @@ export function parseModelConfig(metadata: Record<string, string>, source: strin
   if (metadata.format === 'aekit-codes/1') {
     throw new ModelFormatError(oneLine(`${source}: expected a model file, received a codes file (aekit-codes/1); decode it with: ae decode --model <model> --codes ${source} --out <file>`));
   }
-  if (metadata.format !== MODEL_FORMAT) fail(source, 'metadata "format"', show(MODEL_FORMAT), metadata.format);
+  if (metadata.format !== MODEL_FORMAT) failModel(source, 'metadata "format"', show(MODEL_FORMAT), metadata.format);
   const structures = structuresIn(metadata.config ?? '');
   if (structures > MAX_JSON_STRUCTURES) {
-    fail(source, 'metadata "config"', `JSON of at most ${MAX_JSON_STRUCTURES} objects, arrays and keys`, structures);
+    failModel(source, 'metadata "config"', `JSON of at most ${MAX_JSON_STRUCTURES} objects, arrays and keys`, structures);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(metadata.config ?? '');
   } catch {
-    fail(source, 'metadata "config"', 'a JSON object', metadata.config);
+    failModel(source, 'metadata "config"', 'a JSON object', metadata.config);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(source, 'metadata "config"', 'a JSON object', raw);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) failModel(source, 'metadata "config"', 'a JSON object', raw);
   const o = raw as Record<string, unknown>;
   try {
     const architecture = validateArchitecture(o.architecture);
     const scaling = validateScaling(o.scaling);
-    if (typeof o.loss !== 'string' || !(LOSSES as readonly string[]).includes(o.loss)) fail(source, 'config.loss', `one of ${LOSSES.join(', ')}`, o.loss);
+    if (typeof o.loss !== 'string' || !(LOSSES as readonly string[]).includes(o.loss)) failModel(source, 'config.loss', `one of ${LOSSES.join(', ')}`, o.loss);
     const training = typeof o.training === 'object' && o.training !== null && !Array.isArray(o.training) ? (o.training as Record<string, unknown>) : {};
-    if (o.detector !== undefined && (typeof o.detector !== 'object' || o.detector === null || Array.isArray(o.detector))) fail(source, 'config.detector', 'a JSON object', o.detector);
+    if (o.detector !== undefined && (typeof o.detector !== 'object' || o.detector === null || Array.isArray(o.detector))) failModel(source, 'config.detector', 'a JSON object', o.detector);
     return { format: MODEL_FORMAT, architecture, scaling, loss: o.loss as LossName, training, ...(o.detector !== undefined ? { detector: o.detector as Record<string, unknown> } : {}) };
   } catch (err) {
     if (err instanceof ModelFormatError) throw err;
@@ -142,12 +143,12 @@ export function modelFromSafetensors(file: SafetensorsFile, backend: Backend, so
 
   const check = (name: string, shape: number[]): Float32Array => {
     const t = file.tensors.get(name);
-    if (!t) fail(source, `tensor ${show(name)}`, `present for a ${label} model`, 'missing');
+    if (!t) failModel(source, `tensor ${show(name)}`, `present for a ${label} model`, 'missing');
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      fail(source, `shape of ${name}`, `[${shape.join(', ')}]`, `[${t.shape.join(', ')}]`);
+      failModel(source, `shape of ${name}`, `[${shape.join(', ')}]`, `[${t.shape.join(', ')}]`);
     }
     for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i]!)) fail(source, `values of ${name}`, 'finite numbers', t.data[i]);
+      if (!Number.isFinite(t.data[i]!)) failModel(source, `values of ${name}`, 'finite numbers', t.data[i]);
     }
     return t.data;
   };
@@ -163,7 +164,7 @@ export function modelFromSafetensors(file: SafetensorsFile, backend: Backend, so
   for (let i = 0; i < depth; i++) encoder.push(layer(`encoder.${2 * i}`, layers[i + 1]!, layers[i]!));
   for (let i = 0; i < depth; i++) decoder.push(layer(`decoder.${2 * i}`, layers[depth - i - 1]!, layers[depth - i]!));
   for (const name of file.tensors.keys()) {
-    if (!expectedNames.has(name)) fail(source, `tensor ${show(name)}`, `only the tensors of a ${label} model`, 'an extra tensor');
+    if (!expectedNames.has(name)) failModel(source, `tensor ${show(name)}`, `only the tensors of a ${label} model`, 'an extra tensor');
   }
   if (tied) {
     // decoder.{2i} is the transpose of encoder.{2(depth-1-i)}: [out, in] = [rows, cols] of
@@ -176,7 +177,7 @@ export function modelFromSafetensors(file: SafetensorsFile, backend: Backend, so
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < cols; c++) {
           if (d[c * rows + r] !== e[r * cols + c]) {
-            fail(
+            failModel(
               source,
               `decoder.${2 * i}.weight of a tied model`,
               `the transpose of encoder.${2 * (depth - 1 - i)}.weight`,
